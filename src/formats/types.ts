@@ -91,6 +91,11 @@ export interface LogMessage {
   decoded?: unknown;
 }
 
+export interface MessageStamp {
+  channelId: number;
+  logTimeNs: bigint;
+}
+
 export interface MessageQuery {
   /** Topic names; all topics when omitted. */
   topics?: readonly string[];
@@ -106,5 +111,11 @@ export interface LogReader {
   summary(): Promise<LogSummary>;
   /** Messages in log-time order (stable for equal times) within the query. */
   messages(query?: MessageQuery): AsyncIterable<LogMessage>;
+  /**
+   * Log times of every message, in batches, in any order. Implementations serve this from the
+   * file's own indexes (MCAP MessageIndex, ROS 1 IndexData) without decompressing payloads where
+   * they can; ingest uses it for per-topic statistics.
+   */
+  timestamps(): AsyncIterable<MessageStamp[]>;
   close(): Promise<void>;
 }
