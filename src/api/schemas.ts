@@ -1,0 +1,100 @@
+/** Request/response shapes of the HTTP API. Times are decimal strings of ns (JSON has no 64-bit integers). */
+import { z } from "zod";
+
+export const NsString = z
+  .string()
+  .regex(/^-?\d+$/)
+  .describe("nanoseconds since the Unix epoch, as a decimal string");
+
+export const Role = z.enum(["viewer", "engineer", "steward", "admin"]);
+export type Role = z.infer<typeof Role>;
+
+export const ErrorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string(), hint: z.string() }),
+});
+
+export const Health = z.object({ status: z.literal("ok"), version: z.string() });
+
+export const TopicRow = z.object({
+  topic: z.string(),
+  schemaName: z.string(),
+  messageEncoding: z.string(),
+  messageCount: z.number().int(),
+  firstTimeNs: NsString.nullable(),
+  lastTimeNs: NsString.nullable(),
+  meanRateHz: z.number(),
+  maxGapNs: NsString,
+});
+export type TopicRow = z.infer<typeof TopicRow>;
+
+export const Capture = z.object({
+  captureId: z.string(),
+  sha256: z.string(),
+  format: z.enum(["mcap", "ros1", "ros2"]),
+  sizeBytes: z.number().int(),
+  startTimeNs: NsString.nullable(),
+  endTimeNs: NsString.nullable(),
+  messageCount: z.number().int(),
+  rig: z.string().nullable(),
+  site: z.string().nullable(),
+  region: z.string().nullable(),
+  status: z.string(),
+  sourcePath: z.string().nullable(),
+  ingestedAtNs: NsString,
+});
+export type Capture = z.infer<typeof Capture>;
+
+export const CaptureDetail = Capture.extend({
+  topics: z.array(TopicRow),
+  files: z.array(z.object({ pathInCapture: z.string(), sha256: z.string(), sizeBytes: z.number().int() })),
+});
+export type CaptureDetail = z.infer<typeof CaptureDetail>;
+
+export const CaptureList = z.object({ captures: z.array(Capture), total: z.number().int() });
+export type CaptureList = z.infer<typeof CaptureList>;
+
+export const CaptureListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+  site: z.string().optional(),
+  rig: z.string().optional(),
+  status: z.string().optional(),
+});
+
+export const CaptureIdParams = z.object({ captureId: z.string().min(1) });
+
+export const Histogram = z.object({
+  captureId: z.string(),
+  bucketNs: NsString,
+  originNs: NsString,
+  topics: z.array(z.object({ topic: z.string(), counts: z.array(z.number().int()) })),
+});
+
+export const Run = z.object({
+  runId: z.string(),
+  kind: z.string(),
+  status: z.string(),
+  inputs: z.unknown(),
+  outputs: z.unknown(),
+  params: z.unknown(),
+  codeVersion: z.string(),
+  startedAtNs: NsString,
+  endedAtNs: NsString.nullable(),
+});
+export const RunList = z.object({ runs: z.array(Run) });
+
+export const AuditEvent = z.object({
+  seq: z.number().int(),
+  actor: z.string(),
+  action: z.string(),
+  target: z.string(),
+  atNs: NsString,
+  details: z.unknown(),
+  hash: z.string(),
+});
+export const AuditList = z.object({ events: z.array(AuditEvent), chainValid: z.boolean() });
+
+export const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
