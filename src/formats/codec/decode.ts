@@ -1,0 +1,137 @@
+/**
+ * Message decoders by (message encoding, schema encoding). Every decoder is built once per schema
+ * and cached; building parses the schema text, decoding is the hot path.
+ */
+import { parse as parseRosDefinition } from "@foxglove/rosmsg";
+import { MessageReader as Ros1MessageReader } from "@foxglove/rosmsg-serialization";
+import { MessageReader as CdrMessageReader } from "@foxglove/rosmsg2-serialization";
+import { protobufFromBinaryDescriptor } from "@mcap/support";
+import { StrataError } from "../../core/index.ts";
+import type { ChannelInfo, SchemaInfo } from "../types.ts";
+import { findCommonSchemaText, type RosProfile } from "./common-schemas.ts";
+
+export type Decoder = (data: Uint8Array) => unknown;
+
+const textDecoder = new TextDecoder();
+
+/** Decoders keyed by the schema bytes object, then by message encoding + schema name. */
+const bySchemaData = new WeakMap<Uint8Array, Map<string, Decoder | null>>();
+/** Decoders for schemaless ROS channels, built from the standard definitions. */
+const byCommonType = new Map<string, Decoder | null>();
+
+/**
+ * A decoder for a channel's messages, or undefined when Strata has none for its encoding/schema.
+ * Supports `ros1` (schema `ros1msg`), `cdr` (schema `ros2msg`; `ros2idl` and schemaless channels
+ * through the standard definitions of @foxglove/rosmsg-msgs-common), `json` and `protobuf`
+ * (FileDescriptorSet). Throws STRATA_E_DECODE when the schema itself cannot be parsed.
+ */
+export function decoderFor(channel: ChannelInfo, schema: SchemaInfo | undefined): Decoder | undefined {
+  const messageEncoding = channel.messageEncoding;
+  if (messageEncoding === "json") return decodeJson;
+  const typeName = schema?.name || channel.schemaName;
+  const hasSchemaText = schema !== undefined && schema.data.byteLength > 0;
+  // ros2idl needs an IDL parser (not installed): fall back to the standard definitions by name.
+  if (!hasSchemaText || schema.encoding === "ros2idl") {
+    const profile: RosProfile | undefined =
+      messageEncoding === "cdr" ? "ros2" : messageEncoding === "ros1" ? "ros1" : undefined;
+    if (profile !== undefined) {
+      const common = commonDecoder(typeName, profile);
+      if (common) return common;
+      // A message type without fields (e.g. test_msgs/Empty) has a 0-byte schema: it decodes to {}.
+      const isEmptyRosSchema =
+        schema !== undefined &&
+        !hasSchemaText &&
+        (schema.encoding === "ros2msg" || schema.encoding === "ros1msg");
+      return isEmptyRosSchema ? decodeEmpty : undefined;
+    }
+    if (!hasSchemaText) return undefined;
+  }
+  let perSchema = bySchemaData.get(schema.data);
+  if (!perSchema) {
+    perSchema = new Map();
+    bySchemaData.set(schema.data, perSchema);
+  }
+  const key = `${messageEncoding}\0${schema.encoding}\0${schema.name}`;
+  const cached = perSchema.get(key);
+  if (cached !== undefined) return cached ?? undefined;
+  const built = buildDecoder(messageEncoding, schema, channel.topic) ?? null;
+  perSchema.set(key, built);
+  return built ?? undefined;
+}
+
+function buildDecoder(messageEncoding: string, schema: SchemaInfo, topic: string): Decoder | undefined {
+  try {
+    if (messageEncoding === "cdr" && schema.encoding === "ros2msg") {
+      return cdrDecoder(textDecoder.decode(schema.data));
+    }
+    if (messageEncoding === "ros1" && schema.encoding === "ros1msg") {
+      return ros1Decoder(textDecoder.decode(schema.data));
+    }
+    if (messageEncoding === "protobuf" && schema.encoding === "protobuf") {
+      return protobufDecoder(schema.name, schema.data);
+    }
+  } catch (error) {
+    throw new StrataError(
+      "STRATA_E_DECODE",
+      `cannot build a ${messageEncoding} decoder from the ${schema.encoding} schema ${schema.name}: ${String(error)}`,
+      { topic },
+      { cause: error },
+    );
+  }
+  return undefined;
+}
+
+function commonDecoder(typeName: string, profile: RosProfile): Decoder | undefined {
+  const key = `${profile}:${typeName}`;
+  const cached = byCommonType.get(key);
+  if (cached !== undefined) return cached ?? undefined;
+  const text = findCommonSchemaText(typeName, profile);
+  const built = text === undefined ? null : profile === "ros2" ? cdrDecoder(text) : ros1Decoder(text);
+  byCommonType.set(key, built);
+  return built ?? undefined;
+}
+
+function cdrDecoder(definitionText: string): Decoder {
+  const reader = new CdrMessageReader(parseRosDefinition(definitionText, { ros2: true }));
+  return (data) => reader.readMessage(data);
+}
+
+function ros1Decoder(definitionText: string): Decoder {
+  const reader = new Ros1MessageReader(parseRosDefinition(definitionText));
+  return (data) => reader.readMessage(data);
+}
+
+function decodeEmpty(): unknown {
+  return {};
+}
+
+function decodeJson(data: Uint8Array): unknown {
+  return JSON.parse(textDecoder.decode(data));
+}
+
+function protobufDecoder(typeName: string, descriptorSet: Uint8Array): Decoder {
+  const root = protobufFromBinaryDescriptor(descriptorSet);
+  const type = root.lookupType(typeName);
+  return (data) => longsToBigint(type.toObject(type.decode(data), { defaults: true }));
+}
+
+/** protobufjs represents 64-bit integers as Long objects; Strata uses bigint everywhere. */
+function longsToBigint(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) return value.map(longsToBigint);
+  const record = value as Record<string, unknown>;
+  if (
+    typeof record.low === "number" &&
+    typeof record.high === "number" &&
+    typeof record.unsigned === "boolean"
+  ) {
+    const low = BigInt(record.low >>> 0);
+    const high = BigInt(record.high >>> 0);
+    const unsignedValue = (high << 32n) | low;
+    return record.unsigned ? unsignedValue : BigInt.asIntN(64, unsignedValue);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(record)) out[key] = longsToBigint(field);
+  return out;
+}
