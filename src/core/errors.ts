@@ -35,6 +35,11 @@ export const ERRORS = {
   STRATA_E_CONFLICT: spec("Conflict with existing state", "Another process changed the same object; retry.", 409, 6),
   STRATA_E_UNAUTHENTICATED: spec("Missing or invalid API token", "Send `Authorization: Bearer <token>`; create one with `strata token create`.", 401, 7),
   STRATA_E_FORBIDDEN: spec("Your role may not do this", "Ask an admin for a token with a role that allows it.", 403, 7),
+  STRATA_E_TRAJECTORY_FORMAT: spec("Not a valid trajectory file", "TUM lines are `t x y z qx qy qz qw`, KITTI lines 12 numbers (3×4 row-major), EuRoC CSV 17 columns; the message names the line.", 422, 4),
+  STRATA_E_CALIBRATION_FORMAT: spec("Not a valid calibration file", "Strata reads ROS camera_info YAML and Kalibr camchain / camchain-imucam YAML (also with a `%YAML:1.0` first line).", 422, 4),
+  STRATA_E_METRICS: spec("Trajectory metrics cannot be computed", "Check that both trajectories overlap in time (--t-max-diff, --t-offset) and have enough distinct poses.", 422, 4),
+  STRATA_E_TF_EXTRAPOLATION: spec("Transform requested outside the recorded time range", "Ask for a time inside the range of the transforms, or raise the extrapolation tolerance.", 422, 4),
+  STRATA_E_TF_DISCONNECTED: spec("The frames are not connected in the transform tree", "Check the frame names; `/tf` and `/tf_static` must link both frames to a common parent.", 422, 4),
   STRATA_E_INTERNAL: spec("Internal error", "This is a bug in Strata; please report it with the command you ran.", 500, 1),
 } as const satisfies Record<string, ErrorSpec>;
 
@@ -53,6 +58,8 @@ export class StrataError extends Error {
   readonly code: ErrorCode;
   readonly hint: string;
   readonly context: ErrorContext;
+  /** The specific part of the message, without the summary and the location. */
+  readonly detail: string | undefined;
 
   constructor(code: ErrorCode, detail?: string, context: ErrorContext = {}, options?: { cause?: unknown; hint?: string }) {
     const entry = ERRORS[code];
@@ -60,6 +67,12 @@ export class StrataError extends Error {
     this.code = code;
     this.hint = options?.hint ?? entry.hint;
     this.context = context;
+    this.detail = detail;
+  }
+
+  /** The same error with more (or corrected) context, e.g. the user's path instead of a blob path. */
+  withContext(context: ErrorContext): StrataError {
+    return new StrataError(this.code, this.detail, { ...this.context, ...context }, { cause: this.cause, hint: this.hint });
   }
 
   get httpStatus(): number {

@@ -1,0 +1,21 @@
+export { resolveConfig, type CatalogConfig, type ConfigOverrides, type StrataConfig } from "./config.ts";
+export {
+  captureDetail,
+  jsonify,
+  presentCapture,
+  presentSummary,
+  presentTopic,
+  readLogInfo,
+  requireCapture,
+  type Jsonified,
+  type LogInfo,
+} from "./present.ts";
+export { prepareServe, type Prepared, type PrepareOptions } from "./serve.ts";
+export {
+  createStrata,
+  hashToken,
+  type IngestRequest,
+  type Role,
+  type Strata,
+  type TokenPrincipal,
+} from "./strata.ts";
