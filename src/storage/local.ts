@@ -1,0 +1,354 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { FileHandle } from "node:fs/promises";
+import { link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import path from "node:path";
+import { pipeline, Readable, Transform } from "node:stream";
+import { isSha256Hex, type Sha256Hex, StrataError, toStrataError } from "../core/index.ts";
+import type { BlobInfo, BlobSource, BlobStore, GetOptions, PutOptions, PutResult } from "./types.ts";
+
+/** Small chunks are gathered into a buffer of this size before each write (bounds syscalls and memory). */
+const STAGING_BYTES = 1 << 20;
+const READ_CHUNK_BYTES = 1 << 20;
+const HOUR_MS = 3_600_000;
+
+export interface LocalBlobStoreOptions {
+  /** fsync each blob and its directory before it gets its name (default true; turn off only in throwaway stores). */
+  fsync?: boolean;
+}
+
+export interface SweepOptions {
+  /** Temp files whose last write is at least this old are removed (default 24). 0 removes all of them. */
+  olderThanHours?: number;
+}
+
+/**
+ * Blobs on the local filesystem at `<root>/sha256/ab/cd/<hex>`.
+ *
+ * A put streams into `<root>/tmp/`, hashing as bytes pass, fsyncs, and only then gives the file its
+ * hash name (a hard link, which cannot overwrite; rename where links are unsupported). A crash
+ * mid-put leaves only a temp file, never a wrong blob; `sweepTemp()` removes stale temp files.
+ */
+export class LocalBlobStore implements BlobStore {
+  readonly root: string;
+  readonly #blobDir: string;
+  readonly #tempDir: string;
+  readonly #fsync: boolean;
+
+  constructor(root: string, options: LocalBlobStoreOptions = {}) {
+    this.root = path.resolve(root);
+    this.#blobDir = path.join(this.root, "sha256");
+    this.#tempDir = path.join(this.root, "tmp");
+    this.#fsync = options.fsync ?? true;
+  }
+
+  path(sha256: Sha256Hex): string {
+    assertSha256(sha256);
+    return path.join(this.#blobDir, sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+  }
+
+  async put(source: BlobSource, options: PutOptions = {}): Promise<PutResult> {
+    if (options.expectedSha256 !== undefined) assertSha256(options.expectedSha256);
+    // A Readable may fail before iteration starts; keep that error for the loop instead of crashing.
+    if (source instanceof Readable) source.on("error", noop);
+    try {
+      return await this.#put(source, options);
+    } finally {
+      if (source instanceof Readable) source.destroy();
+    }
+  }
+
+  async #put(source: BlobSource, options: PutOptions): Promise<PutResult> {
+    return fsErrors(async () => {
+      await mkdir(this.#tempDir, { recursive: true });
+      const tempPath = path.join(
+        this.#tempDir,
+        `${Date.now()}-${process.pid}-${randomBytes(8).toString("hex")}.partial`,
+      );
+      const handle = await open(tempPath, "wx");
+      try {
+        let written: { sha256: Sha256Hex; sizeBytes: number };
+        try {
+          written = await writeHashed(handle, source);
+          if (this.#fsync) await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        const { sha256, sizeBytes } = written;
+        if (options.expectedSha256 !== undefined && options.expectedSha256 !== sha256) {
+          throw new StrataError(
+            "STRATA_E_CRC_MISMATCH",
+            `expected SHA-256 ${options.expectedSha256}, the bytes hash to ${sha256}`,
+            { expectedSha256: options.expectedSha256, actualSha256: sha256, sizeBytes },
+          );
+        }
+        const target = this.path(sha256);
+        await mkdir(path.dirname(target), { recursive: true });
+        const created = await publish(tempPath, target);
+        if (created && this.#fsync) await fsyncDirectory(path.dirname(target));
+        return { sha256, sizeBytes, created };
+      } finally {
+        await unlink(tempPath).catch(ignoreMissing);
+      }
+    });
+  }
+
+  async has(sha256: Sha256Hex): Promise<boolean> {
+    const file = this.path(sha256);
+    try {
+      return (await stat(file)).isFile();
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw toStrataError(error, { file });
+    }
+  }
+
+  async get(sha256: Sha256Hex, options: GetOptions = {}): Promise<Readable> {
+    const file = this.path(sha256);
+    const ranged = options.offset !== undefined || options.length !== undefined;
+    if (ranged && options.verify === true) {
+      throw new StrataError(
+        "STRATA_E_USAGE",
+        "verify needs the whole blob; it cannot be combined with offset/length",
+        {
+          sha256,
+        },
+      );
+    }
+    const offset = options.offset ?? 0;
+    checkByteCount("offset", offset);
+    if (options.length !== undefined) checkByteCount("length", options.length);
+    let handle: FileHandle;
+    try {
+      handle = await open(file, "r");
+    } catch (error) {
+      if (isMissing(error)) throw new StrataError("STRATA_E_NOT_FOUND", `no blob ${sha256}`, { sha256 });
+      throw toStrataError(error, { file });
+    }
+    if (options.length === 0) {
+      await handle.close();
+      return Readable.from([]);
+    }
+    const end = options.length === undefined ? undefined : offset + options.length - 1;
+    const raw = handle.createReadStream({ start: offset, end, highWaterMark: READ_CHUNK_BYTES });
+    if (!(options.verify ?? !ranged)) return raw;
+    return verifyingStream(raw, sha256, file);
+  }
+
+  async delete(sha256: Sha256Hex): Promise<boolean> {
+    const file = this.path(sha256);
+    try {
+      await unlink(file);
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw toStrataError(error, { file });
+    }
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    for (const first of await listDirectory(this.#blobDir)) {
+      if (!/^[0-9a-f]{2}$/.test(first)) continue;
+      const firstDir = path.join(this.#blobDir, first);
+      for (const second of await listDirectory(firstDir)) {
+        if (!/^[0-9a-f]{2}$/.test(second)) continue;
+        const secondDir = path.join(firstDir, second);
+        for (const name of await listDirectory(secondDir)) {
+          if (!isSha256Hex(name) || !name.startsWith(first + second)) continue;
+          try {
+            const info = await stat(path.join(secondDir, name));
+            if (info.isFile()) yield { sha256: name, sizeBytes: info.size };
+          } catch (error) {
+            if (!isMissing(error)) throw toStrataError(error, { file: path.join(secondDir, name) });
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Removes temp files left by interrupted puts. A put in progress keeps its temp file's mtime
+   * fresh, so with the default age only abandoned files go. Returns how many were removed.
+   */
+  async sweepTemp(options: SweepOptions = {}): Promise<number> {
+    const maxAgeMs = (options.olderThanHours ?? 24) * HOUR_MS;
+    const now = Date.now();
+    let removed = 0;
+    for (const name of await listDirectory(this.#tempDir)) {
+      const file = path.join(this.#tempDir, name);
+      try {
+        const info = await stat(file);
+        if (!info.isFile() || now - info.mtimeMs < maxAgeMs) continue;
+        await unlink(file);
+        removed += 1;
+      } catch (error) {
+        if (!isMissing(error)) throw toStrataError(error, { file });
+      }
+    }
+    return removed;
+  }
+}
+
+async function writeHashed(
+  handle: FileHandle,
+  source: BlobSource,
+): Promise<{ sha256: Sha256Hex; sizeBytes: number }> {
+  const hash = createHash("sha256");
+  const staging = Buffer.allocUnsafe(STAGING_BYTES);
+  let staged = 0;
+  let sizeBytes = 0;
+  for await (const item of source as AsyncIterable<unknown>) {
+    const chunk = toBytes(item);
+    hash.update(chunk);
+    sizeBytes += chunk.byteLength;
+    if (staged + chunk.byteLength <= STAGING_BYTES) {
+      staging.set(chunk, staged);
+      staged += chunk.byteLength;
+      continue;
+    }
+    if (staged > 0) await writeAll(handle, staging, staged);
+    staged = 0;
+    if (chunk.byteLength >= STAGING_BYTES) {
+      await writeAll(handle, chunk, chunk.byteLength);
+    } else {
+      staging.set(chunk, 0);
+      staged = chunk.byteLength;
+    }
+  }
+  if (staged > 0) await writeAll(handle, staging, staged);
+  return { sha256: hash.digest("hex"), sizeBytes };
+}
+
+function toBytes(item: unknown): Uint8Array {
+  if (item instanceof Uint8Array) return item;
+  if (typeof item === "string") return Buffer.from(item, "utf8");
+  throw new StrataError("STRATA_E_USAGE", `a blob source must yield Uint8Array chunks, got ${typeof item}`);
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array, length: number): Promise<void> {
+  let offset = 0;
+  while (offset < length) {
+    const { bytesWritten } = await handle.write(bytes, offset, length - offset);
+    offset += bytesWritten;
+  }
+}
+
+/** Gives the temp file its final name without ever replacing an existing blob. true when it was new. */
+async function publish(tempPath: string, target: string): Promise<boolean> {
+  try {
+    await link(tempPath, target);
+    return true;
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "EEXIST") return false;
+    if (
+      code !== "EPERM" &&
+      code !== "ENOTSUP" &&
+      code !== "EOPNOTSUPP" &&
+      code !== "EMLINK" &&
+      code !== "ENOSYS"
+    ) {
+      throw error;
+    }
+  }
+  // Filesystems without hard links: rename is atomic, and an identical blob may be replaced harmlessly.
+  try {
+    await stat(target);
+    return false;
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+  }
+  await rename(tempPath, target);
+  return true;
+}
+
+async function fsyncDirectory(directory: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(directory, "r");
+    await handle.sync();
+  } catch (error) {
+    // Some platforms cannot fsync a directory; the file itself is already synced.
+    const code = errorCode(error);
+    if (code !== "EISDIR" && code !== "EINVAL" && code !== "EPERM" && code !== "EBADF") throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+function verifyingStream(raw: Readable, sha256: Sha256Hex, file: string): Readable {
+  const hash = createHash("sha256");
+  let sizeBytes = 0;
+  const checker = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      sizeBytes += chunk.byteLength;
+      callback(null, chunk);
+    },
+    flush(callback) {
+      const actual = hash.digest("hex");
+      if (actual === sha256) return callback();
+      callback(
+        new StrataError("STRATA_E_BLOB_CORRUPT", `blob ${sha256} now hashes to ${actual}`, {
+          file,
+          sha256,
+          actualSha256: actual,
+          sizeBytes,
+        }),
+      );
+    },
+  });
+  pipeline(raw, checker, () => {
+    // Errors reach the consumer through `checker`; nothing else to do here.
+  });
+  return checker;
+}
+
+async function listDirectory(directory: string): Promise<string[]> {
+  try {
+    return (await readdir(directory)).sort();
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw toStrataError(error, { file: directory });
+  }
+}
+
+function assertSha256(value: string): void {
+  if (typeof value !== "string" || !isSha256Hex(value)) {
+    throw new StrataError("STRATA_E_USAGE", `not a SHA-256 hex digest: ${JSON.stringify(value)}`);
+  }
+}
+
+function checkByteCount(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new StrataError("STRATA_E_USAGE", `${name} must be a non-negative integer, got ${value}`);
+  }
+}
+
+function errorCode(error: unknown): unknown {
+  return (error as { code?: unknown } | null)?.code;
+}
+
+function isMissing(error: unknown): boolean {
+  return errorCode(error) === "ENOENT";
+}
+
+function noop(): void {}
+
+function ignoreMissing(error: unknown): void {
+  if (!isMissing(error)) throw error;
+}
+
+/** Filesystem failures become catalogue errors naming the path; errors from the source pass unchanged. */
+async function fsErrors<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof StrataError) throw error;
+    const systemError = error as { syscall?: unknown; path?: unknown } | null;
+    if (systemError && typeof systemError.syscall === "string") {
+      const file = typeof systemError.path === "string" ? systemError.path : undefined;
+      throw toStrataError(error, file === undefined ? {} : { file });
+    }
+    throw error;
+  }
+}
