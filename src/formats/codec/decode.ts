@@ -6,7 +6,7 @@ import { parse as parseRosDefinition } from "@foxglove/rosmsg";
 import { MessageReader as Ros1MessageReader } from "@foxglove/rosmsg-serialization";
 import { MessageReader as CdrMessageReader } from "@foxglove/rosmsg2-serialization";
 import { protobufFromBinaryDescriptor } from "@mcap/support";
-import { StrataError } from "../../core/index.ts";
+import { type ErrorContext, StrataError } from "../../core/index.ts";
 import type { ChannelInfo, SchemaInfo } from "../types.ts";
 import { findCommonSchemaText, type RosProfile } from "./common-schemas.ts";
 
@@ -23,9 +23,15 @@ const byCommonType = new Map<string, Decoder | null>();
  * A decoder for a channel's messages, or undefined when Strata has none for its encoding/schema.
  * Supports `ros1` (schema `ros1msg`), `cdr` (schema `ros2msg`; `ros2idl` and schemaless channels
  * through the standard definitions of @foxglove/rosmsg-msgs-common), `json` and `protobuf`
- * (FileDescriptorSet). Throws STRATA_E_DECODE when the schema itself cannot be parsed.
+ * (FileDescriptorSet). rosbag2's service-event channels (`pkg/srv/Type_Event` with the `.srv` text
+ * as schema) get the event layout (info, request[<=1], response[<=1]).
+ * Throws STRATA_E_DECODE (with the channel's topic plus `context`) when the schema cannot be parsed.
  */
-export function decoderFor(channel: ChannelInfo, schema: SchemaInfo | undefined): Decoder | undefined {
+export function decoderFor(
+  channel: ChannelInfo,
+  schema: SchemaInfo | undefined,
+  context: ErrorContext = {},
+): Decoder | undefined {
   const messageEncoding = channel.messageEncoding;
   if (messageEncoding === "json") return decodeJson;
   const typeName = schema?.name || channel.schemaName;
@@ -54,15 +60,16 @@ export function decoderFor(channel: ChannelInfo, schema: SchemaInfo | undefined)
   const key = `${messageEncoding}\0${schema.encoding}\0${schema.name}`;
   const cached = perSchema.get(key);
   if (cached !== undefined) return cached ?? undefined;
-  const built = buildDecoder(messageEncoding, schema, channel.topic) ?? null;
+  const built = buildDecoder(messageEncoding, schema, { ...context, topic: channel.topic }) ?? null;
   perSchema.set(key, built);
   return built ?? undefined;
 }
 
-function buildDecoder(messageEncoding: string, schema: SchemaInfo, topic: string): Decoder | undefined {
+function buildDecoder(messageEncoding: string, schema: SchemaInfo, context: ErrorContext): Decoder | undefined {
   try {
     if (messageEncoding === "cdr" && schema.encoding === "ros2msg") {
-      return cdrDecoder(textDecoder.decode(schema.data));
+      const text = textDecoder.decode(schema.data);
+      return cdrDecoder(serviceEventDefinition(schema.name, text) ?? text);
     }
     if (messageEncoding === "ros1" && schema.encoding === "ros1msg") {
       return ros1Decoder(textDecoder.decode(schema.data));
@@ -74,7 +81,7 @@ function buildDecoder(messageEncoding: string, schema: SchemaInfo, topic: string
     throw new StrataError(
       "STRATA_E_DECODE",
       `cannot build a ${messageEncoding} decoder from the ${schema.encoding} schema ${schema.name}: ${String(error)}`,
-      { topic },
+      context,
       { cause: error },
     );
   }
@@ -134,4 +141,32 @@ function longsToBigint(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(record)) out[key] = longsToBigint(field);
   return out;
+}
+
+const SECTION_SEPARATOR = "================================================================================";
+
+/**
+ * rosbag2 (Iron and later) records service events on `<service>/_service_event` with schema name
+ * `pkg/srv/Type_Event` but embeds the plain `.srv` text (request `---` response). The message on
+ * the wire is `service_msgs/ServiceEventInfo info, Type_Request[<=1] request, Type_Response[<=1]
+ * response`; this builds that definition text, or returns undefined for anything else.
+ */
+function serviceEventDefinition(schemaName: string, text: string): string | undefined {
+  const match = /^([A-Za-z0-9_]+)\/srv\/([A-Za-z0-9_]+)_Event$/.exec(schemaName);
+  if (!match) return undefined;
+  const [, pkg, service] = match;
+  const sectionStart = text.search(new RegExp(`^${SECTION_SEPARATOR}$`, "m"));
+  const main = sectionStart === -1 ? text : text.slice(0, sectionStart);
+  const dependencies = sectionStart === -1 ? "" : text.slice(sectionStart);
+  const parts = main.split(/^---\s*$/m);
+  if (parts.length !== 2) return undefined;
+  const [request, response] = parts as [string, string];
+  const section = (name: string, body: string): string => `${SECTION_SEPARATOR}\nMSG: ${name}\n${body.trim()}\n`;
+  return [
+    `service_msgs/ServiceEventInfo info\n${pkg}/${service}_Request[<=1] request\n${pkg}/${service}_Response[<=1] response\n`,
+    section("service_msgs/ServiceEventInfo", "uint8 event_type\nbuiltin_interfaces/Time stamp\nchar[16] client_gid\nint64 sequence_number"),
+    section(`${pkg}/${service}_Request`, request),
+    section(`${pkg}/${service}_Response`, response),
+    dependencies,
+  ].join("");
 }
