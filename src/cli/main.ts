@@ -12,10 +12,8 @@ interface GlobalOptions {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = buildProgram({ jsonErrors: argv.includes("--json") });
   let exitCode = 0;
-  program.exitOverride();
-  program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (error) {
@@ -28,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     if (commanderCode?.startsWith("commander.")) {
       const json = argv.includes("--json");
+      if (!json) return 2; // commander has already explained it
       const { StrataError } = await import("../core/index.ts");
       return reportError(
         new StrataError("STRATA_E_USAGE", (error as Error).message.replace(/^error: /, "")),
@@ -60,14 +59,17 @@ function opts(command: Command): GlobalOptions {
   return command.optsWithGlobals() as GlobalOptions;
 }
 
-export function buildProgram(): Command {
+export function buildProgram(settings: { jsonErrors?: boolean } = {}): Command {
   const program = new Command("strata")
     .description(
       "Strata: ingest ROS 1 bags, ROS 2 bags and MCAP logs into a calibrated, versioned, searchable catalog.\n" +
         "Data lives in $STRATA_HOME (default ./.strata). Start with `strata ingest FILE`, then `strata captures list`.",
     )
     .version(process.env.npm_package_version ?? "0.1.0")
-    .showHelpAfterError("(run with --help for usage)");
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    // With --json, usage errors are reported once, as JSON, by main().
+    .configureOutput({ writeErr: (text) => (settings.jsonErrors ? undefined : process.stderr.write(text)) });
 
   common(program.command("init"))
     .description("create the data directory and catalog (other commands do this on first use too)")
