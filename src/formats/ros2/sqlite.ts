@@ -242,7 +242,8 @@ class SqliteStorage implements StorageFile {
           logTimeNs: row.timestamp,
           publishTimeNs: row.timestamp,
           sequence: 0,
-          data: row.data,
+          // better-sqlite3 gives a Buffer; hand out a plain Uint8Array view like the other readers.
+          data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength),
         };
       }
     } catch (error) {
