@@ -19,3 +19,5 @@ export {
   type Strata,
   type TokenPrincipal,
 } from "./strata.ts";
+export { readCaptureMessages, toJsonSafe, type CaptureMessagesQuery } from "./messages.ts";
+export { ingestUpload, type UploadRequest, type UploadResult } from "./upload.ts";

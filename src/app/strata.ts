@@ -54,6 +54,8 @@ export async function createStrata(config: StrataConfig): Promise<Strata> {
     codeVersion,
     async ingest(path, request = {}) {
       const options: IngestOptions = { ...request, actor: request.actor ?? defaultActor };
+      // Leftovers of an ingest that was killed mid-write go first (live writers are left alone).
+      await blobs.sweepTemp({ deadWriters: true });
       try {
         return await ingestPath(path, options, { catalog, blobs, codeVersion });
       } catch (error) {

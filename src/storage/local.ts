@@ -19,6 +19,11 @@ export interface LocalBlobStoreOptions {
 export interface SweepOptions {
   /** Temp files whose last write is at least this old are removed (default 24). 0 removes all of them. */
   olderThanHours?: number;
+  /**
+   * Also remove, whatever their age, temp files whose writing process (on this host) no longer exists:
+   * the leftovers of a killed ingest. Safe with concurrent writers, whose processes are alive.
+   */
+  deadWriters?: boolean;
 }
 
 /**
@@ -177,7 +182,9 @@ export class LocalBlobStore implements BlobStore {
       const file = path.join(this.#tempDir, name);
       try {
         const info = await stat(file);
-        if (!info.isFile() || now - info.mtimeMs < maxAgeMs) continue;
+        if (!info.isFile()) continue;
+        const abandoned = options.deadWriters === true && writerIsGone(name);
+        if (!abandoned && now - info.mtimeMs < maxAgeMs) continue;
         await unlink(file);
         removed += 1;
       } catch (error) {
@@ -185,6 +192,18 @@ export class LocalBlobStore implements BlobStore {
       }
     }
     return removed;
+  }
+}
+
+/** Temp names are `<ms>-<pid>-<random>.partial`; a writer is gone when no process has its pid. */
+function writerIsGone(tempName: string): boolean {
+  const pid = Number(tempName.split("-")[1]);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as { code?: string }).code === "ESRCH";
   }
 }
 

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Peer for bench/traj-metrics.ts: the same trajectory math written straightforwardly with numpy.
+
+usage: traj_metrics_numpy.py REF.tum EST.tum [--repeat N] [--max-diff S]
+Prints one JSON line: parse and compute seconds (best of N) and the metric values.
+Same conventions as Strata / evo: nearest-time association from the shorter trajectory (first index on
+ties), Umeyama SE(3) alignment of the estimate onto the reference, APE translation, RPE translation over
+consecutive frame pairs (delta 1), population std.
+"""
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def load_tum(path):
+    m = np.loadtxt(path, comments="#", ndmin=2)
+    return m[:, 0].copy(), m[:, 1:4].copy(), m[:, 4:8].copy()  # stamps, xyz, quat xyzw
+
+
+def rotations_from_quats(q):
+    q = q / np.linalg.norm(q, axis=1)[:, None]
+    x, y, z, w = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    r = np.empty((q.shape[0], 3, 3))
+    r[:, 0, 0] = 1 - 2 * (y * y + z * z)
+    r[:, 0, 1] = 2 * (x * y - w * z)
+    r[:, 0, 2] = 2 * (x * z + w * y)
+    r[:, 1, 0] = 2 * (x * y + w * z)
+    r[:, 1, 1] = 1 - 2 * (x * x + z * z)
+    r[:, 1, 2] = 2 * (y * z - w * x)
+    r[:, 2, 0] = 2 * (x * z - w * y)
+    r[:, 2, 1] = 2 * (y * z + w * x)
+    r[:, 2, 2] = 1 - 2 * (x * x + y * y)
+    return r
+
+
+def nearest(long_stamps, short_stamps):
+    """Index of the nearest long stamp for each short stamp (sorted long stamps, first index on ties)."""
+    idx = np.searchsorted(long_stamps, short_stamps, side="left")
+    lo = np.clip(idx - 1, 0, len(long_stamps) - 1)
+    hi = np.clip(idx, 0, len(long_stamps) - 1)
+    d_lo = np.abs(long_stamps[lo] - short_stamps)
+    d_hi = np.abs(long_stamps[hi] - short_stamps)
+    best = np.where(d_lo <= d_hi, lo, hi)
+    return best, np.minimum(d_lo, d_hi)
+
+
+def associate(ref, est, max_diff):
+    (t_ref, p_ref, q_ref), (t_est, p_est, q_est) = ref, est
+    est_longer = len(t_est) > len(t_ref)
+    if est_longer:
+        j, d = nearest(t_est, t_ref)
+        keep = d <= max_diff
+        i_ref, i_est = np.nonzero(keep)[0], j[keep]
+    else:
+        j, d = nearest(t_ref, t_est)
+        keep = d <= max_diff
+        i_ref, i_est = j[keep], np.nonzero(keep)[0]
+    return (p_ref[i_ref], q_ref[i_ref]), (p_est[i_est], q_est[i_est])
+
+
+def umeyama(x, y):
+    """y ≈ R x + t for 3×n point sets (no scale)."""
+    n = x.shape[1]
+    mx, my = x.mean(axis=1), y.mean(axis=1)
+    cov = (y - my[:, None]) @ (x - mx[:, None]).T / n
+    u, d, vh = np.linalg.svd(cov)
+    s = np.eye(3)
+    if np.linalg.det(u) * np.linalg.det(vh) < 0:
+        s[2, 2] = -1
+    r = u @ s @ vh
+    return r, my - r @ mx
+
+
+def stats(e):
+    return {
+        "pairs": int(e.size),
+        "rmse": float(np.sqrt(np.mean(e * e))),
+        "mean": float(np.mean(e)),
+        "median": float(np.median(e)),
+        "std": float(np.std(e)),
+        "min": float(np.min(e)),
+        "max": float(np.max(e)),
+        "sse": float(np.sum(e * e)),
+    }
+
+
+def compute(ref, est, max_diff):
+    (p_ref, q_ref), (p_est, q_est) = associate(ref, est, max_diff)
+    r, t = umeyama(p_est.T, p_ref.T)
+    p_aligned = p_est @ r.T + t
+    ape = np.linalg.norm(p_aligned - p_ref, axis=1)
+    rq = rotations_from_quats(q_ref)
+    rp = r[None, :, :] @ rotations_from_quats(q_est)
+    # consecutive pairs (i, i + 1): Q_rel = Q_i⁻¹ Q_j, P_rel = P_i⁻¹ P_j, E = Q_rel⁻¹ P_rel
+    rqi_t = np.transpose(rq[:-1], (0, 2, 1))
+    rpi_t = np.transpose(rp[:-1], (0, 2, 1))
+    q_rel_r = rqi_t @ rq[1:]
+    q_rel_t = np.einsum("nij,nj->ni", rqi_t, p_ref[1:] - p_ref[:-1])
+    p_rel_t = np.einsum("nij,nj->ni", rpi_t, p_aligned[1:] - p_aligned[:-1])
+    e_t = np.einsum("nji,nj->ni", q_rel_r, p_rel_t - q_rel_t)
+    rpe = np.linalg.norm(e_t, axis=1)
+    return {"ape": stats(ape), "rpe": stats(rpe)}
+
+
+def main():
+    args = sys.argv[1:]
+    repeat = 5
+    max_diff = 0.01
+    if "--repeat" in args:
+        repeat = int(args[args.index("--repeat") + 1])
+    if "--max-diff" in args:
+        max_diff = float(args[args.index("--max-diff") + 1])
+    ref_path, est_path = args[0], args[1]
+    parse_best = compute_best = float("inf")
+    result = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        ref, est = load_tum(ref_path), load_tum(est_path)
+        t1 = time.perf_counter()
+        result = compute(ref, est, max_diff)
+        t2 = time.perf_counter()
+        parse_best = min(parse_best, t1 - t0)
+        compute_best = min(compute_best, t2 - t1)
+    print(json.dumps({"parseSecs": parse_best, "computeSecs": compute_best, "numpy": np.__version__, **result}))
+
+
+if __name__ == "__main__":
+    main()
