@@ -65,7 +65,11 @@ export function decoderFor(
   return built ?? undefined;
 }
 
-function buildDecoder(messageEncoding: string, schema: SchemaInfo, context: ErrorContext): Decoder | undefined {
+function buildDecoder(
+  messageEncoding: string,
+  schema: SchemaInfo,
+  context: ErrorContext,
+): Decoder | undefined {
   try {
     if (messageEncoding === "cdr" && schema.encoding === "ros2msg") {
       const text = textDecoder.decode(schema.data);
@@ -161,10 +165,14 @@ function serviceEventDefinition(schemaName: string, text: string): string | unde
   const parts = main.split(/^---\s*$/m);
   if (parts.length !== 2) return undefined;
   const [request, response] = parts as [string, string];
-  const section = (name: string, body: string): string => `${SECTION_SEPARATOR}\nMSG: ${name}\n${body.trim()}\n`;
+  const section = (name: string, body: string): string =>
+    `${SECTION_SEPARATOR}\nMSG: ${name}\n${body.trim()}\n`;
   return [
     `service_msgs/ServiceEventInfo info\n${pkg}/${service}_Request[<=1] request\n${pkg}/${service}_Response[<=1] response\n`,
-    section("service_msgs/ServiceEventInfo", "uint8 event_type\nbuiltin_interfaces/Time stamp\nchar[16] client_gid\nint64 sequence_number"),
+    section(
+      "service_msgs/ServiceEventInfo",
+      "uint8 event_type\nbuiltin_interfaces/Time stamp\nchar[16] client_gid\nint64 sequence_number",
+    ),
     section(`${pkg}/${service}_Request`, request),
     section(`${pkg}/${service}_Response`, response),
     dependencies,

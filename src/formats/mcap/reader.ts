@@ -376,10 +376,10 @@ function addStamp(stats: Map<number, ChannelStats>, channelId: number, logTimeNs
   if (logTimeNs > s.lastNs) s.lastNs = logTimeNs;
 }
 
-/** Pulls "offset N" out of a library message, for errors raised while reading through the index. */
-function offsetInMessage(error: unknown): bigint {
-  const match = /offset (\d+)/.exec(error instanceof Error ? error.message : "");
-  return match?.[1] ? BigInt(match[1]) : 0n;
+/** Pulls "chunk at offset N" out of a library message, for errors raised while reading through the index. */
+function offsetInMessage(error: unknown): bigint | undefined {
+  const match = /chunk at offset (\d+)/.exec(error instanceof Error ? error.message : "");
+  return match?.[1] ? BigInt(match[1]) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -388,6 +388,7 @@ function offsetInMessage(error: unknown): bigint {
 class IndexedMcapReader extends BaseMcapReader {
   readonly mode = "indexed" as const;
   readonly #index: McapIndexedReader;
+  readonly #lastChunkRead: { offset: bigint };
   #stats: Promise<Map<number, ChannelStats>> | undefined;
 
   constructor(
@@ -396,9 +397,11 @@ class IndexedMcapReader extends BaseMcapReader {
     settings: Settings,
     contents: FileContents,
     index: McapIndexedReader,
+    lastChunkRead: { offset: bigint },
   ) {
     super(source, sizeBytes, settings, contents);
     this.#index = index;
+    this.#lastChunkRead = lastChunkRead;
   }
 
   protected channelStats(): Promise<Map<number, ChannelStats>> {
@@ -425,7 +428,12 @@ class IndexedMcapReader extends BaseMcapReader {
         validateCrcs: this.settings.validateCrcs,
       });
     } catch (error) {
-      throw mcapError(error, this.source.name, offsetInMessage(error));
+      throw mcapError(
+        error,
+        this.source.name,
+        offsetInMessage(error) ?? this.#lastChunkRead.offset,
+        "while reading chunks",
+      );
     }
   }
 
@@ -467,9 +475,19 @@ async function tryIndexed(
   settings: Settings,
 ): Promise<IndexedMcapReader | string> {
   let index: McapIndexedReader;
+  // Chunk loads are reads at a chunk's start offset; remember the last one so errors the library
+  // raises while reading a chunk (CRC, decompression) can name its offset.
+  const chunkStarts = new Set<bigint>();
+  const lastChunkRead = { offset: 0n };
   try {
     index = await McapIndexedReader.Initialize({
-      readable: { size: async () => sizeBytes, read: (offset, length) => source.read(offset, length) },
+      readable: {
+        size: async () => sizeBytes,
+        read: (offset, length) => {
+          if (chunkStarts.has(offset)) lastChunkRead.offset = offset;
+          return source.read(offset, length);
+        },
+      },
       decompressHandlers: settings.decompressHandlers,
     });
   } catch (error) {
@@ -504,7 +522,8 @@ async function tryIndexed(
   };
   const gapProblem = await scanGaps(source, sizeBytes, settings, index, contents);
   if (gapProblem !== undefined) return gapProblem;
-  return new IndexedMcapReader(source, sizeBytes, settings, contents, index);
+  for (const chunk of chunkIndexes) chunkStarts.add(chunk.chunkStartOffset);
+  return new IndexedMcapReader(source, sizeBytes, settings, contents, index, lastChunkRead);
 }
 
 /**
