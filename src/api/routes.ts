@@ -17,6 +17,10 @@ export interface RouteSpec {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** How the request body travels: JSON validated by `body` (default), or raw bytes (uploads). */
+  requestKind?: "json" | "octet-stream";
+  /** `json` (default): one value; `ndjson`: a stream of lines each matching `response`; `text`: plain text. */
+  responseKind?: "json" | "ndjson" | "text";
   response: z.ZodType;
   /** Free-form tag used to group routes in the docs. */
   tag: string;
@@ -81,10 +85,104 @@ export const routes = {
     response: s.AuditList,
     tag: "governance",
   },
+  uploadCapture: {
+    method: "post",
+    path: "/api/captures",
+    summary:
+      "Upload one log file (raw bytes, application/octet-stream) and ingest it; the same bytes twice are one capture",
+    role: "engineer",
+    audit: "capture.upload",
+    query: s.UploadQuery,
+    requestKind: "octet-stream",
+    response: s.IngestResult,
+    tag: "captures",
+  },
+  getCaptureMessages: {
+    method: "get",
+    path: "/api/captures/{captureId}/messages",
+    summary: "Decoded messages of a capture in a time window, streamed as NDJSON in log-time order",
+    role: "viewer",
+    audit: "capture.messages",
+    params: s.CaptureIdParams,
+    query: s.MessagesQuery,
+    responseKind: "ndjson",
+    response: s.MessageLine,
+    tag: "captures",
+  },
+  whoAmI: {
+    method: "get",
+    path: "/api/me",
+    summary: "The token's identity and role (the web UI's sign-in check)",
+    role: "viewer",
+    response: s.Principal,
+    tag: "system",
+  },
+  listTokens: {
+    method: "get",
+    path: "/api/tokens",
+    summary: "API tokens (never their secrets)",
+    role: "admin",
+    audit: "token.list",
+    response: s.ApiTokenList,
+    tag: "governance",
+  },
+  createToken: {
+    method: "post",
+    path: "/api/tokens",
+    summary: "Create an API token; the secret is returned once",
+    role: "admin",
+    audit: "token.create",
+    body: s.TokenCreate,
+    response: s.TokenCreated,
+    tag: "governance",
+  },
+  revokeToken: {
+    method: "delete",
+    path: "/api/tokens/{tokenId}",
+    summary: "Revoke an API token (idempotent)",
+    role: "admin",
+    audit: "token.revoke",
+    params: s.TokenIdParams,
+    response: s.ApiToken,
+    tag: "governance",
+  },
+  metrics: {
+    method: "get",
+    path: "/metrics",
+    summary: "Prometheus metrics: request latency per route, ingest throughput, ingest queue depth",
+    role: "viewer",
+    responseKind: "text",
+    response: s.MetricsText,
+    tag: "system",
+  },
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteId = keyof typeof routes;
+export type RouteOf<R extends RouteId> = (typeof routes)[R];
+/** The response (for `ndjson` routes: one line of the stream). */
 export type ResponseOf<R extends RouteId> = z.infer<(typeof routes)[R]["response"]>;
+
+type InputPart<Route, Key extends string> = Route extends { [K in Key]: infer S extends z.ZodType }
+  ? z.input<S>
+  : unknown;
+/**
+ * What a caller passes for route R: path parameters, query and JSON body merged into one object
+ * (the route table keeps their names distinct). Raw-body routes take their bytes separately.
+ */
+export type InputOf<R extends RouteId> = InputPart<RouteOf<R>, "params"> &
+  InputPart<RouteOf<R>, "query"> &
+  InputPart<RouteOf<R>, "body">;
+type OutputPart<Route, Key extends string> = Route extends { [K in Key]: infer S extends z.ZodType }
+  ? z.output<S>
+  : Record<string, never>;
+/** Route R's input after validation (what the server's handler receives). */
+export interface ParsedInputOf<R extends RouteId> {
+  params: OutputPart<RouteOf<R>, "params">;
+  query: OutputPart<RouteOf<R>, "query">;
+  body: OutputPart<RouteOf<R>, "body">;
+}
+export type ResponseKindOf<R extends RouteId> = RouteOf<R> extends { responseKind: infer K } ? K : "json";
+export type RequestKindOf<R extends RouteId> = RouteOf<R> extends { requestKind: infer K } ? K : "json";
 
 const ROLE_RANK: Record<s.Role, number> = { viewer: 0, engineer: 1, steward: 2, admin: 3 };
 
@@ -115,6 +213,13 @@ export function openApiDocument(version: string): Record<string, unknown> {
         });
       }
     }
+    const responseSchema = z.toJSONSchema(route.response, { io: "output" });
+    const responseContent =
+      route.responseKind === "ndjson"
+        ? { "application/x-ndjson": { schema: responseSchema, "x-strata-stream": "one JSON value per line" } }
+        : route.responseKind === "text"
+          ? { "text/plain": { schema: responseSchema } }
+          : { "application/json": { schema: responseSchema } };
     const operation: Record<string, unknown> = {
       operationId,
       summary: route.summary,
@@ -125,7 +230,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       responses: {
         "200": {
           description: "OK",
-          content: { "application/json": { schema: z.toJSONSchema(route.response, { io: "output" }) } },
+          content: responseContent,
         },
         default: {
           description: "A coded error",
@@ -133,7 +238,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
         },
       },
     };
-    if (route.body) {
+    if (route.requestKind === "octet-stream") {
+      operation.requestBody = {
+        required: true,
+        content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+      };
+    } else if (route.body) {
       operation.requestBody = {
         required: true,
         content: { "application/json": { schema: z.toJSONSchema(route.body, { io: "input" }) } },

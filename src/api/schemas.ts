@@ -98,3 +98,91 @@ export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
+
+// ---- tokens ----
+
+export const ApiToken = z.object({
+  tokenId: z.string(),
+  name: z.string(),
+  role: Role,
+  createdAtNs: NsString,
+  revokedAtNs: NsString.nullable(),
+});
+export type ApiToken = z.infer<typeof ApiToken>;
+export const ApiTokenList = z.object({ tokens: z.array(ApiToken) });
+export const TokenCreate = z.object({
+  name: z.string().min(1).max(200).describe("who or what uses the token"),
+  role: Role,
+});
+export const TokenCreated = z.object({
+  tokenId: z.string(),
+  name: z.string(),
+  role: Role,
+  token: z.string().describe("the secret; shown once, only its hash is stored"),
+});
+export const TokenIdParams = z.object({ tokenId: z.string().min(1) });
+export const Principal = z.object({ tokenId: z.string(), name: z.string(), role: Role });
+
+// ---- upload ----
+
+export const UploadQuery = z.object({
+  filename: z
+    .string()
+    .min(1)
+    .max(255)
+    .describe("the uploaded file's name (kept as the capture file's name; the extension may help detection)"),
+  rig: z.string().optional(),
+  site: z.string().optional(),
+  region: z.string().optional(),
+});
+
+export const IngestedTopic = z.object({
+  topic: z.string(),
+  schemaName: z.string(),
+  messageEncoding: z.string(),
+  messageCount: z.number().int(),
+  firstTimeNs: NsString.nullable(),
+  lastTimeNs: NsString.nullable(),
+});
+export const IngestResult = z.object({
+  captureId: z.string(),
+  sha256: z.string(),
+  created: z.boolean().describe("false when these bytes were already a capture"),
+  format: z.string(),
+  messageCount: z.number().int(),
+  topics: z.array(IngestedTopic),
+  warnings: z.array(z.string()),
+});
+export type IngestResult = z.infer<typeof IngestResult>;
+
+// ---- messages in a window ----
+
+export const MessagesQuery = z.object({
+  topics: z
+    .union([z.array(z.string()), z.string().transform((list) => list.split(",").filter(Boolean))])
+    .optional()
+    .describe("comma-separated topic names (all topics when omitted)"),
+  startNs: NsString.optional().describe("inclusive start of the window"),
+  endNs: NsString.optional().describe("inclusive end of the window"),
+  limit: z.coerce.number().int().min(1).optional().describe("stop after this many messages"),
+  everyNs: NsString.optional().describe("per topic, skip messages closer than this to the last one sent"),
+});
+
+export const MessageLine = z
+  .object({
+    topic: z.string(),
+    schemaName: z.string(),
+    logTimeNs: NsString,
+    publishTimeNs: NsString,
+    sequence: z.number().int(),
+    sizeBytes: z.number().int(),
+    message: z
+      .unknown()
+      .describe(
+        "the decoded message (null when Strata has no decoder): int64 as decimal strings, uint8[] as base64 strings, other numeric arrays as JSON arrays",
+      ),
+  })
+  .describe("one line of the NDJSON stream");
+export type MessageLine = z.infer<typeof MessageLine>;
+
+export const MetricsText = z.string().describe("Prometheus text exposition format 0.0.4");

@@ -1,25 +1,52 @@
 /** One handler per route of the route table; each takes validated input and returns the response shape. */
-import type { ResponseOf, RouteId } from "../api/index.ts";
+import type { ParsedInputOf, ResponseKindOf, ResponseOf, RouteId } from "../api/index.ts";
 import {
   captureDetail,
+  ingestUpload,
   jsonify,
   presentCapture,
+  readCaptureMessages,
   requireCapture,
+  type Role,
   type Strata,
   type TokenPrincipal,
 } from "../app/index.ts";
+import { StrataError } from "../core/index.ts";
+import type { IngestSlots, ServerMetrics } from "./metrics.ts";
 
-export interface HandlerInput {
-  params: Record<string, string>;
-  query: Record<string, unknown>;
-  body: unknown;
+export interface HandlerInput<R extends RouteId = RouteId> extends ParsedInputOf<R> {
+  /** The request body as bytes, for `octet-stream` routes (null otherwise). */
+  rawBody: AsyncIterable<Uint8Array> | null;
 }
+
+/** What the HTTP layer lends handlers beyond the Strata instance. */
+export interface ServerServices {
+  metrics: ServerMetrics;
+  ingestSlots: IngestSlots;
+  /** Drops cached token lookups (after a revocation, so it takes effect at once). */
+  forgetTokens(): void;
+  /** Largest accepted upload in bytes (undefined: no limit beyond the disk). */
+  maxUploadBytes?: number;
+}
+
+/** ndjson routes return the lines lazily; the others one value. */
+export type HandlerOutput<R extends RouteId> =
+  ResponseKindOf<R> extends "ndjson" ? AsyncIterable<ResponseOf<R>> : ResponseOf<R>;
 
 type Handler<R extends RouteId> = (
   strata: Strata,
-  input: HandlerInput,
+  input: HandlerInput<R>,
   principal: TokenPrincipal | undefined,
-) => Promise<ResponseOf<R>>;
+  services: ServerServices,
+) => Promise<HandlerOutput<R>>;
+
+const requirePrincipal = (principal: TokenPrincipal | undefined): TokenPrincipal => {
+  if (!principal) throw new StrataError("STRATA_E_UNAUTHENTICATED");
+  return principal;
+};
+
+const optionalNs = (value: string | undefined): bigint | undefined =>
+  value === undefined ? undefined : BigInt(value);
 
 export const handlers: { [R in RouteId]: Handler<R> } = {
   async health(strata) {
@@ -80,5 +107,90 @@ export const handlers: { [R in RouteId]: Handler<R> } = {
       events: events.map((e) => ({ ...jsonify(e), seq: Number(e.seq) })),
       chainValid: verification.ok,
     };
+  },
+  async uploadCapture(strata, { query, rawBody }, principal, { metrics, ingestSlots, maxUploadBytes }) {
+    const actor = `token:${requirePrincipal(principal).name}`;
+    if (!rawBody) throw new StrataError("STRATA_E_USAGE", "the request has no body (send the file's bytes)");
+    let release: (() => void) | undefined;
+    let startedAtMs = 0;
+    let sizeBytes = 0;
+    try {
+      const upload = await ingestUpload(strata, rawBody, {
+        filename: query.filename,
+        rig: query.rig,
+        site: query.site,
+        region: query.region,
+        actor,
+        maxBytes: maxUploadBytes,
+        onReceived: (bytes) => metrics.uploadBytes.inc({}, bytes),
+        beforeIngest: async (bytes) => {
+          sizeBytes = bytes;
+          release = await ingestSlots.acquire();
+          metrics.ingestsRunning.inc();
+          startedAtMs = performance.now();
+        },
+      });
+      const secs = (performance.now() - startedAtMs) / 1000;
+      metrics.ingests.inc({ outcome: upload.result.created ? "created" : "existing" });
+      metrics.ingestBytes.inc({}, upload.sizeBytes);
+      metrics.ingestSeconds.inc({}, secs);
+      if (secs > 0) metrics.lastThroughput.set(upload.sizeBytes / secs);
+      return jsonify(upload.result);
+    } catch (error) {
+      if (release) {
+        metrics.ingests.inc({ outcome: "failed" });
+        metrics.ingestSeconds.inc({}, (performance.now() - startedAtMs) / 1000);
+        metrics.ingestBytes.inc({}, sizeBytes);
+      }
+      throw error;
+    } finally {
+      if (release) {
+        metrics.ingestsRunning.dec();
+        release();
+      }
+    }
+  },
+  async getCaptureMessages(strata, { params, query }) {
+    return await readCaptureMessages(strata, params.captureId, {
+      topics: query.topics,
+      startNs: optionalNs(query.startNs),
+      endNs: optionalNs(query.endNs),
+      limit: query.limit,
+      everyNs: optionalNs(query.everyNs),
+    });
+  },
+  async whoAmI(_strata, _input, principal) {
+    const { tokenId, name, role } = requirePrincipal(principal);
+    return { tokenId, name, role };
+  },
+  async listTokens(strata) {
+    const tokens = await strata.catalog.listTokens();
+    return {
+      tokens: tokens.map((t) => ({
+        tokenId: t.tokenId,
+        name: t.name,
+        role: t.role as Role,
+        createdAtNs: t.createdAtNs.toString(),
+        revokedAtNs: t.revokedAtNs?.toString() ?? null,
+      })),
+    };
+  },
+  async createToken(strata, { body }) {
+    const created = await strata.tokens.create(body.name, body.role);
+    return { tokenId: created.tokenId, name: body.name, role: created.role, token: created.token };
+  },
+  async revokeToken(strata, { params }, _principal, { forgetTokens }) {
+    const revoked = await strata.catalog.revokeToken(params.tokenId);
+    forgetTokens();
+    return {
+      tokenId: revoked.tokenId,
+      name: revoked.name,
+      role: revoked.role as Role,
+      createdAtNs: revoked.createdAtNs.toString(),
+      revokedAtNs: revoked.revokedAtNs?.toString() ?? null,
+    };
+  },
+  async metrics(_strata, _input, _principal, { metrics }) {
+    return await metrics.registry.render();
   },
 };

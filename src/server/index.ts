@@ -1,9 +1,9 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import type { Strata } from "../app/index.ts";
-import { createHttpApp } from "./http.ts";
+import { type HttpAppOptions, createHttpApp } from "./http.ts";
 
-export { createHttpApp } from "./http.ts";
+export { createHttpApp, type HttpAppOptions } from "./http.ts";
 
 export interface ServerHandle {
   url: string;
@@ -13,9 +13,11 @@ export interface ServerHandle {
 
 export async function startServer(
   strata: Strata,
-  options: { host?: string; port?: number; webRoot?: string },
+  options: { host?: string; port?: number; webRoot?: string } & Omit<HttpAppOptions, "version" | "webRoot">,
 ): Promise<ServerHandle> {
   const app = createHttpApp(strata, {
+    maxUploadBytes: options.maxUploadBytes,
+    ingestConcurrency: options.ingestConcurrency,
     version: strata.codeVersion,
     webRoot: options.webRoot ?? new URL("../../web/dist", import.meta.url).pathname,
   });

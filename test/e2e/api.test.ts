@@ -1,0 +1,363 @@
+/**
+ * The HTTP API end to end: the real server on a random loopback port over a temp STRATA_HOME with
+ * real captures, every route called through the SDK, a route × role matrix, the audit trail of
+ * every data-reading and -changing request, and the OpenAPI document against the route table.
+ */
+import { openAsBlob } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RouteId, type RouteSpec, roleAllows, routes } from "../../src/api/index.ts";
+import { createStrata, resolveConfig, type Strata } from "../../src/app/index.ts";
+import { createClient, StrataApiError, type StrataClient } from "../../src/sdk/index.ts";
+import { type ServerHandle, startServer } from "../../src/server/index.ts";
+import { fixtures, tempDir } from "../helpers.ts";
+
+const ROLES = ["viewer", "engineer", "steward", "admin"] as const;
+type Role = (typeof ROLES)[number];
+
+let home: ReturnType<typeof tempDir>;
+let strata: Strata;
+let server: ServerHandle;
+let clients: Record<Role, StrataClient>;
+let tokenIds: Record<Role, string>;
+let anonymous: StrataClient;
+let exampleId: string;
+let tfId: string;
+
+const exampleBag = path.join(fixtures, "ros1", "example.bag");
+
+beforeAll(async () => {
+  home = tempDir("strata-api-");
+  strata = await createStrata(resolveConfig({ home: home.dir, env: {} }));
+  exampleId = (await strata.ingest(exampleBag, { rig: "turtle", site: "lab", actor: "test" })).captureId;
+  tfId = (await strata.ingest(path.join(fixtures, "ros1", "tf_example.bag"), { actor: "test" })).captureId;
+  server = await startServer(strata, { port: 0, webRoot: path.join(home.dir, "no-web") });
+  const secrets = {} as Record<Role, string>;
+  tokenIds = {} as Record<Role, string>;
+  for (const role of ROLES) {
+    const created = await strata.tokens.create(`e2e-${role}`, role);
+    secrets[role] = created.token;
+    tokenIds[role] = created.tokenId;
+  }
+  clients = Object.fromEntries(
+    ROLES.map((role) => [role, createClient({ baseUrl: server.url, token: secrets[role] })]),
+  ) as Record<Role, StrataClient>;
+  anonymous = createClient({ baseUrl: server.url });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await strata?.close();
+  home?.cleanup();
+});
+
+async function failure(promise: Promise<unknown>): Promise<StrataApiError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof StrataApiError)) throw new Error(`expected a StrataApiError, got ${String(error)}`);
+  return error;
+}
+
+async function collect<T>(lines: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const line of lines) out.push(line);
+  return out;
+}
+
+/** One valid call of each route for a client (a fresh token name per call keeps creates distinct). */
+function callRoute(client: StrataClient, routeId: RouteId, n: number): Promise<unknown> {
+  switch (routeId) {
+    case "health":
+      return client.health();
+    case "listCaptures":
+      return client.listCaptures({ limit: 10 });
+    case "getCapture":
+      return client.getCapture({ captureId: exampleId });
+    case "getCaptureHistogram":
+      return client.getCaptureHistogram({ captureId: exampleId });
+    case "getCaptureMessages":
+      return collect(
+        client.getCaptureMessages({ captureId: exampleId, topics: ["/turtle1/pose"], limit: 2 }),
+      );
+    case "uploadCapture":
+      return openAsBlob(exampleBag).then((data) => client.uploadCapture({ filename: "example.bag", data }));
+    case "listRuns":
+      return client.listRuns({ limit: 5 });
+    case "listAudit":
+      return client.listAudit({ limit: 5 });
+    case "whoAmI":
+      return client.whoAmI();
+    case "listTokens":
+      return client.listTokens();
+    case "createToken":
+      return client.createToken({ name: `matrix-${n}`, role: "viewer" });
+    case "revokeToken":
+      // The token to revoke is made out of band, so non-admins fail on the revoke itself.
+      return strata.tokens
+        .create(`to-revoke-${n}`, "viewer")
+        .then((created) => client.revokeToken({ tokenId: created.tokenId }));
+    case "metrics":
+      return client.metrics();
+  }
+}
+
+describe("every route through the SDK", () => {
+  it("health and identity", async () => {
+    const health = await anonymous.health();
+    expect(health.status).toBe("ok");
+    expect(health.version).toMatch(/^strata@/);
+    expect(await clients.engineer.whoAmI()).toEqual({
+      tokenId: tokenIds.engineer,
+      name: "e2e-engineer",
+      role: "engineer",
+    });
+  });
+
+  it("lists, reads and histograms captures", async () => {
+    const list = await clients.viewer.listCaptures({ limit: 10 });
+    expect(list.total).toBe(2);
+    expect(list.captures.map((c) => c.captureId).sort()).toEqual([exampleId, tfId].sort());
+    const filtered = await clients.viewer.listCaptures({ site: "lab" });
+    expect(filtered.captures.map((c) => c.captureId)).toEqual([exampleId]);
+
+    const detail = await clients.viewer.getCapture({ captureId: exampleId });
+    expect(detail.format).toBe("ros1");
+    expect(detail.messageCount).toBe(8647);
+    expect(detail.topics.find((t) => t.topic === "/turtle1/pose")?.messageCount).toBe(1344);
+    expect(detail.startTimeNs).toBe("1396293887844783943");
+
+    const histogram = await clients.viewer.getCaptureHistogram({ captureId: exampleId });
+    const pose = histogram.topics.find((t) => t.topic === "/turtle1/pose");
+    expect(pose?.counts.reduce((a, b) => a + b, 0)).toBe(1344);
+    expect(BigInt(histogram.bucketNs)).toBeGreaterThan(0n);
+
+    const missing = await failure(clients.viewer.getCapture({ captureId: "cap_nope" }));
+    expect([missing.status, missing.code]).toEqual([404, "STRATA_E_NOT_FOUND"]);
+  });
+
+  it("streams decoded messages in a window as NDJSON", async () => {
+    const first = await collect(
+      clients.viewer.getCaptureMessages({ captureId: exampleId, topics: ["/turtle1/pose"], limit: 1 }),
+    );
+    expect(first).toHaveLength(1);
+    expect(first[0]?.logTimeNs).toBe("1396293888056045055");
+    expect(first[0]?.schemaName).toBe("turtlesim/Pose");
+    expect(first[0]?.message).toMatchObject({ x: 5.544444561004639, y: 5.544444561004639, theta: 0 });
+
+    // The fixture's documented window count (inclusive both ends).
+    const window = await collect(
+      clients.viewer.getCaptureMessages({
+        captureId: exampleId,
+        startNs: "1396293886846735850",
+        endNs: "1396293888846735850",
+      }),
+    );
+    expect(window).toHaveLength(319);
+    expect(window.map((m) => BigInt(m.logTimeNs))).toEqual(
+      window.map((m) => BigInt(m.logTimeNs)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
+
+    const sampled = await collect(
+      clients.viewer.getCaptureMessages({
+        captureId: exampleId,
+        topics: "/turtle1/pose,/turtle2/pose",
+        everyNs: "1000000000",
+      }),
+    );
+    const topics = new Set(sampled.map((m) => m.topic));
+    expect([...topics].sort()).toEqual(["/turtle1/pose", "/turtle2/pose"]);
+    expect(sampled.length).toBeGreaterThan(20);
+    expect(sampled.length).toBeLessThan(60);
+
+    // Breaking out early cancels the stream; the server keeps serving.
+    for await (const _line of clients.viewer.getCaptureMessages({ captureId: exampleId })) break;
+    expect((await clients.viewer.health()).status).toBe("ok");
+
+    const tf = await collect(
+      clients.viewer.getCaptureMessages({ captureId: tfId, topics: ["/tf"], limit: 1 }),
+    );
+    expect(tf[0]?.message).toHaveProperty("transforms");
+  });
+
+  it("uploads a log for ingest; the same bytes again are the same capture", async () => {
+    const data = await openAsBlob(path.join(fixtures, "ros1", "example-lz4.bag"));
+    const result = await clients.engineer.uploadCapture({
+      filename: "drive-lz4.bag",
+      data,
+      rig: "r2",
+      site: "s2",
+    });
+    expect(result.created).toBe(true);
+    expect(result.format).toBe("ros1");
+    expect(result.messageCount).toBe(8647);
+    const again = await clients.engineer.uploadCapture({
+      filename: "again.bag",
+      data: new Uint8Array(await data.arrayBuffer()),
+    });
+    expect(again).toMatchObject({ created: false, captureId: result.captureId });
+    const detail = await clients.viewer.getCapture({ captureId: result.captureId });
+    expect(detail.files[0]?.pathInCapture).toBe("drive-lz4.bag");
+    expect(detail.site).toBe("s2");
+
+    const bad = await failure(
+      clients.engineer.uploadCapture({ filename: "junk.bin", data: new TextEncoder().encode("not a log") }),
+    );
+    expect([bad.status, bad.code]).toEqual([415, "STRATA_E_UNKNOWN_FORMAT"]);
+    expect(bad.message).toContain("junk.bin");
+    expect(bad.message).not.toContain(home.dir);
+  });
+
+  it("lists runs and the audit log", async () => {
+    const runs = await clients.viewer.listRuns({ limit: 50 });
+    expect(runs.runs.filter((r) => r.kind === "ingest").length).toBeGreaterThanOrEqual(2);
+    const audit = await clients.steward.listAudit({ limit: 10 });
+    expect(audit.chainValid).toBe(true);
+    expect(audit.events.length).toBeGreaterThan(0);
+  });
+
+  it("creates, lists and revokes tokens; a revoked token gets 401 at once", async () => {
+    const created = await clients.admin.createToken({ name: "ci-bot", role: "engineer" });
+    expect(created.token).toMatch(/^strata_/);
+    const bot = createClient({ baseUrl: server.url, token: created.token });
+    expect((await bot.whoAmI()).role).toBe("engineer");
+    const listed = await clients.admin.listTokens();
+    const row = listed.tokens.find((t) => t.tokenId === created.tokenId);
+    expect(row).toMatchObject({ name: "ci-bot", role: "engineer", revokedAtNs: null });
+    expect(JSON.stringify(listed)).not.toContain(created.token);
+
+    const revoked = await clients.admin.revokeToken({ tokenId: created.tokenId });
+    expect(revoked.revokedAtNs).not.toBeNull();
+    const denied = await failure(bot.listCaptures());
+    expect([denied.status, denied.code]).toEqual([401, "STRATA_E_UNAUTHENTICATED"]);
+    const unknown = await failure(clients.admin.revokeToken({ tokenId: "tok_missing" }));
+    expect(unknown.status).toBe(404);
+  });
+
+  it("serves Prometheus metrics", async () => {
+    const text = await clients.viewer.metrics();
+    expect(text).toContain("# TYPE strata_http_request_duration_seconds histogram");
+    expect(text).toMatch(
+      /strata_http_request_duration_seconds_bucket\{method="GET",route="\/api\/captures",status="200",le="\+Inf"\} \d+/,
+    );
+    expect(text).toMatch(/strata_ingests_total\{outcome="created"\} [1-9]/);
+    expect(text).toMatch(/strata_ingest_bytes_total [1-9]/);
+    expect(text).toMatch(/strata_upload_bytes_total [1-9]/);
+    expect(text).toContain("strata_ingest_queue_depth 0");
+    expect(text).toMatch(/strata_captures 3/);
+  });
+
+  it("rejects invalid input with a coded 400 and unknown API paths with 404", async () => {
+    const bad = await failure(clients.viewer.listCaptures({ limit: 0 }));
+    expect([bad.status, bad.code]).toEqual([400, "STRATA_E_USAGE"]);
+    const res = await fetch(`${server.url}/api/nope`, { headers: { authorization: "Bearer x" } });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("STRATA_E_NOT_FOUND");
+  });
+});
+
+describe("route × role matrix", () => {
+  const routeEntries = Object.entries(routes) as [RouteId, RouteSpec][];
+
+  it("covers every route", () => {
+    expect(routeEntries.length).toBeGreaterThanOrEqual(13);
+  });
+
+  for (const [routeId, route] of routeEntries) {
+    it(`${route.method.toUpperCase()} ${route.path} (${route.role})`, async () => {
+      let n = 0;
+      for (const role of ROLES) {
+        n += 1;
+        const call = callRoute(clients[role], routeId, n);
+        if (roleAllows(role, route.role)) await call;
+        else {
+          const error = await failure(call);
+          expect([error.status, error.code], `${role} on ${routeId}`).toEqual([403, "STRATA_E_FORBIDDEN"]);
+        }
+      }
+      if (route.role === "public") await callRoute(anonymous, routeId, 0);
+      else {
+        const error = await failure(callRoute(anonymous, routeId, 0));
+        expect([error.status, error.code]).toEqual([401, "STRATA_E_UNAUTHENTICATED"]);
+        const forged = createClient({ baseUrl: server.url, token: "strata_forged" });
+        expect((await failure(callRoute(forged, routeId, 0))).status).toBe(401);
+      }
+    });
+  }
+
+  it("viewers cannot change anything and engineers cannot administer tokens", () => {
+    const changing = routeEntries.filter(([, r]) => r.method !== "get");
+    expect(changing.length).toBeGreaterThan(0);
+    for (const [, r] of changing) expect(roleAllows("viewer", r.role)).toBe(false);
+    for (const [id, r] of routeEntries.filter(([, r]) => r.path.startsWith("/api/tokens")))
+      expect(roleAllows("engineer", r.role), id).toBe(false);
+  });
+});
+
+describe("audit", () => {
+  it("records every data-reading and -changing request with actor, route, target and outcome", async () => {
+    const audited = (Object.entries(routes) as [RouteId, RouteSpec][]).filter(([, r]) => r.audit);
+    // Every route that reads or changes catalog data declares an audit action.
+    const unaudited = (Object.entries(routes) as [RouteId, RouteSpec][])
+      .filter(([, r]) => !r.audit)
+      .map(([id]) => id)
+      .sort();
+    expect(unaudited).toEqual(["health", "metrics", "whoAmI"]);
+
+    for (const [routeId, route] of audited) {
+      const before = await strata.catalog.listAudit({ limit: 1, order: "desc" });
+      const afterSeq = before[0]?.seq ?? 0n;
+      await callRoute(clients.admin, routeId, 1000 + Math.floor(Math.random() * 1e6));
+      await failure(callRoute(clients.viewer, routeId, 0)).catch(() => undefined);
+      const events = await strata.catalog.listAudit({ afterSeq, limit: 100 });
+      const mine = events.filter((e) => e.action === route.audit && e.details.route === route.path);
+      expect(
+        mine.some((e) => e.actor === "token:e2e-admin" && e.details.outcome === "ok"),
+        `${routeId} ok by admin`,
+      ).toBe(true);
+      if (!roleAllows("viewer", route.role))
+        expect(
+          mine.some((e) => e.actor === "token:e2e-viewer" && e.details.outcome === "denied"),
+          `${routeId} denied for viewer`,
+        ).toBe(true);
+      for (const e of mine) expect(e.target.startsWith(route.path.split("{")[0] ?? "")).toBe(true);
+    }
+    expect((await strata.catalog.verifyAuditChain()).ok).toBe(true);
+  });
+});
+
+describe("OpenAPI", () => {
+  it("lists every route of the route table with its schemas", async () => {
+    const res = await fetch(`${server.url}/openapi.json`);
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+    };
+    expect(doc.openapi).toMatch(/^3\./);
+    for (const [routeId, route] of Object.entries(routes) as [RouteId, RouteSpec][]) {
+      const op = doc.paths[route.path]?.[route.method] as
+        | {
+            operationId: string;
+            parameters: { name: string; in: string; schema: unknown }[];
+            requestBody?: { content: Record<string, { schema: unknown }> };
+            responses: Record<string, { content: Record<string, { schema: unknown }> }>;
+          }
+        | undefined;
+      expect(op, routeId).toBeDefined();
+      if (!op) continue;
+      expect(op.operationId).toBe(routeId);
+      const ok = Object.values(op.responses["200"]?.content ?? {})[0]?.schema;
+      expect(ok, `${routeId} response schema`).toBeTruthy();
+      for (const key of Object.keys((route.params as { shape?: object } | undefined)?.shape ?? {}))
+        expect(op.parameters.some((p) => p.in === "path" && p.name === key && p.schema)).toBe(true);
+      for (const key of Object.keys((route.query as { shape?: object } | undefined)?.shape ?? {}))
+        expect(op.parameters.some((p) => p.in === "query" && p.name === key && p.schema)).toBe(true);
+      if (route.body || route.requestKind === "octet-stream")
+        expect(Object.values(op.requestBody?.content ?? {})[0]?.schema, `${routeId} body`).toBeTruthy();
+    }
+    const docs = await fetch(`${server.url}/docs`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain("/openapi.json");
+  });
+});
