@@ -495,9 +495,10 @@ async function tryIndexed(
     const wrapped = mcapError(error, source.name, footerOffset > 0n ? footerOffset : 0n, "summary");
     if (wrapped.code === "STRATA_E_CRC_MISMATCH" && settings.validateCrcs) throw wrapped;
     const message = error instanceof Error ? error.message : String(error);
-    return /not indexed/.test(message)
-      ? "the file has no summary section"
-      : `the summary is unreadable (${message})`;
+    if (/not indexed/.test(message)) return "the file has no summary section";
+    if (/magic|footer|too small/i.test(message))
+      return "the file does not end with a valid Footer (truncated?)";
+    return `the summary is unreadable (${message})`;
   }
   const chunkIndexes = index.chunkIndexes;
   if (chunkIndexes.length === 0) return "the summary has no chunk index";

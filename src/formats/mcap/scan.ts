@@ -202,7 +202,7 @@ export class RecordScanner {
         }
         feedLength += BigInt(MAGIC.byteLength);
       }
-      const bytes = await this.#window.bytes(pos, feedLength);
+      const bytes = await this.#window.bytes(pos, feedLength, isRange ? endOffset : sizeBytes);
       const outer: OuterRecord = { opcode, offset: pos, byteLength };
       if (checkCrcs) {
         if (opcode === Opcode.DATA_END) summaryCrc = summaryCrc === undefined ? 0 : summaryCrc;
