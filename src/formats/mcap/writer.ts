@@ -8,7 +8,7 @@ import { type IWritable, McapWriter } from "@mcap/core";
 import * as zstd from "@foxglove/wasm-zstd";
 import { StrataError, toStrataError } from "../../core/index.ts";
 import { type ByteSink, openFileSink } from "../node-source.ts";
-import { lz4FrameCompress } from "./lz4.ts";
+import { lz4CompressFrame } from "../lz4.ts";
 
 export type McapCompression = "zstd" | "lz4" | "none";
 
@@ -205,7 +205,7 @@ async function chunkCompressor(
       return (data) => ({ compression: "zstd", compressedData: zstd.compress(data, level) });
     }
     case "lz4":
-      return (data) => ({ compression: "lz4", compressedData: lz4FrameCompress(data) });
+      return (data) => ({ compression: "lz4", compressedData: lz4CompressFrame(data) });
     default:
       throw new StrataError("STRATA_E_USAGE", `unknown compression ${String(options.compression)}`);
   }

@@ -14,7 +14,7 @@
  */
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { StrataError, toStrataError } from "../../core/index.ts";
-import { lz4CompressFrame } from "./lz4.ts";
+import { lz4CompressFrame } from "../lz4.ts";
 import {
   BAG_HEADER_PADDED_BYTES,
   BAG_MAGIC_BYTES,
