@@ -1,7 +1,14 @@
 export * from "./calibration/index.ts";
 export * from "./codec/index.ts";
 export * from "./mcap/index.ts";
-export { bufferSource, type ByteSink, type FileSink, type FileSinkOptions, openFileSink, openFileSource } from "./node-source.ts";
+export {
+  bufferSource,
+  type ByteSink,
+  type FileSink,
+  type FileSinkOptions,
+  openFileSink,
+  openFileSource,
+} from "./node-source.ts";
 export { detectFormat, openLog } from "./open.ts";
 export {
   createRos1BagWriter,
