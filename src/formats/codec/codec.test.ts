@@ -338,3 +338,46 @@ describe("real fixture messages", () => {
     expect(arrays).toHaveLength(4);
   });
 });
+
+describe("ros2idl schemas", () => {
+  it("decodes CDR messages whose schema is IDL text", () => {
+    const idl = [
+      "module demo_msgs {",
+      "  module msg {",
+      "    struct Point2 {",
+      "      double x;",
+      "      double y;",
+      "    };",
+      "    struct Labelled {",
+      "      string label;",
+      "      demo_msgs::msg::Point2 at;",
+      "      sequence<int32> ids;",
+      "    };",
+      "  };",
+      "};",
+    ].join("\n");
+    const msgText =
+      "string label\ndemo_msgs/Point2 at\nint32[] ids\n================================================================================\nMSG: demo_msgs/Point2\nfloat64 x\nfloat64 y\n";
+    const bytes = encoderFor(
+      "cdr",
+      "demo_msgs/msg/Labelled",
+      msgText,
+    )({ label: "cone", at: { x: 1.5, y: -2 }, ids: [3, 4] });
+    const decode = decoderFor(
+      {
+        id: 1,
+        topic: "/labels",
+        schemaId: 1,
+        schemaName: "demo_msgs/msg/Labelled",
+        messageEncoding: "cdr",
+        metadata: {},
+      },
+      { id: 1, name: "demo_msgs::msg::Labelled", encoding: "ros2idl", data: new TextEncoder().encode(idl) },
+    );
+    expect(decode).toBeDefined();
+    const decoded = decode?.(bytes) as { label: string; at: { x: number; y: number }; ids: Int32Array };
+    expect(decoded.label).toBe("cone");
+    expect(decoded.at).toEqual({ x: 1.5, y: -2 });
+    expect(Array.from(decoded.ids)).toEqual([3, 4]);
+  });
+});

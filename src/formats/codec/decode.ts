@@ -2,6 +2,7 @@
  * Message decoders by (message encoding, schema encoding). Every decoder is built once per schema
  * and cached; building parses the schema text, decoding is the hot path.
  */
+import { parseRos2idl } from "@foxglove/ros2idl-parser";
 import { parse as parseRosDefinition } from "@foxglove/rosmsg";
 import { MessageReader as Ros1MessageReader } from "@foxglove/rosmsg-serialization";
 import { MessageReader as CdrMessageReader } from "@foxglove/rosmsg2-serialization";
@@ -36,8 +37,8 @@ export function decoderFor(
   if (messageEncoding === "json") return decodeJson;
   const typeName = schema?.name || channel.schemaName;
   const hasSchemaText = schema !== undefined && schema.data.byteLength > 0;
-  // ros2idl needs an IDL parser (not installed): fall back to the standard definitions by name.
-  if (!hasSchemaText || schema.encoding === "ros2idl") {
+  // Without schema text, fall back to the standard definitions by type name.
+  if (!hasSchemaText) {
     const profile: RosProfile | undefined =
       messageEncoding === "cdr" ? "ros2" : messageEncoding === "ros1" ? "ros1" : undefined;
     if (profile !== undefined) {
@@ -75,6 +76,9 @@ function buildDecoder(
       const text = textDecoder.decode(schema.data);
       return cdrDecoder(serviceEventDefinition(schema.name, text) ?? text);
     }
+    if (messageEncoding === "cdr" && schema.encoding === "ros2idl") {
+      return cdrIdlDecoder(schema.name, textDecoder.decode(schema.data));
+    }
     if (messageEncoding === "ros1" && schema.encoding === "ros1msg") {
       return ros1Decoder(textDecoder.decode(schema.data));
     }
@@ -104,6 +108,16 @@ function commonDecoder(typeName: string, profile: RosProfile): Decoder | undefin
 
 function cdrDecoder(definitionText: string): Decoder {
   const reader = new CdrMessageReader(parseRosDefinition(definitionText, { ros2: true }));
+  return (data) => reader.readMessage(data);
+}
+
+/** IDL files hold several types; the schema's own type must come first for the CDR reader. */
+function cdrIdlDecoder(schemaName: string, idlText: string): Decoder {
+  const definitions = parseRos2idl(idlText);
+  const rootName = schemaName.replaceAll("::", "/");
+  const root = definitions.find((d) => d.name === rootName);
+  if (!root) throw new Error(`the IDL does not define ${schemaName}`);
+  const reader = new CdrMessageReader([root, ...definitions.filter((d) => d !== root)]);
   return (data) => reader.readMessage(data);
 }
 
