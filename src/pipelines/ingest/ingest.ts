@@ -37,6 +37,43 @@ export interface IngestDeps {
   catalog: Catalog;
   blobs: BlobStore;
   codeVersion: string;
+  /** Run in order on every new capture before its rows commit (registry, QA, …). */
+  analyzers?: readonly CaptureAnalyzer[];
+}
+
+/** What an analyzer sees of the capture being ingested. */
+export interface AnalyzerContext {
+  captureId: string;
+  sha256: Sha256Hex;
+  /** The open reader of the stored bytes: analyzers read (and decode) the topics they need. */
+  reader: LogReader;
+  summary: LogSummary;
+  stats: CaptureStats;
+  options: IngestOptions;
+  catalog: Catalog;
+  /** Results of the analyzers that ran before this one, by name. */
+  earlier: ReadonlyMap<string, AnalyzerResult>;
+}
+
+export interface AnalyzerResult {
+  /** Writes the analyzer's rows inside the capture's transaction (all or nothing with the capture). */
+  commit?(tx: Catalog, captureId: string): Promise<void>;
+  /** `quarantined` holds the capture back from search and datasets until a steward overrides. */
+  status?: "ready" | "quarantined";
+  warnings?: string[];
+  /** Summarised in the ingest run's outputs (lineage). */
+  outputs?: JsonObject;
+  /** Anything later analyzers may use (e.g. calibration drift for QA). */
+  data?: unknown;
+}
+
+/**
+ * A step of ingest that derives more from a capture (calibration, ego-motion, QA verdicts, …).
+ * It reads before the commit and writes inside the commit's transaction.
+ */
+export interface CaptureAnalyzer {
+  readonly name: string;
+  analyze(context: AnalyzerContext): Promise<AnalyzerResult>;
 }
 
 export interface IngestedTopic {
@@ -104,11 +141,26 @@ export async function ingestPath(
   const reader = await openLog(readPath).catch((error: unknown) => {
     throw relabel(error, readPath, absolutePath);
   });
+  const captureId = captureIdFromSha256(sha256);
   let summary: LogSummary;
   let stats: CaptureStats;
+  const analyses = new Map<string, AnalyzerResult>();
   try {
     summary = await reader.summary();
     stats = await collectStats(reader, summary);
+    for (const analyzer of deps.analyzers ?? []) {
+      const context = {
+        captureId,
+        sha256,
+        reader,
+        summary,
+        stats,
+        options,
+        catalog: deps.catalog,
+        earlier: analyses,
+      };
+      analyses.set(analyzer.name, await analyzer.analyze(context));
+    }
   } catch (error) {
     throw relabel(error, readPath, absolutePath);
   } finally {
@@ -116,7 +168,8 @@ export async function ingestPath(
   }
 
   // 3. Commit everything in one transaction.
-  const captureId = captureIdFromSha256(sha256);
+  const quarantined = [...analyses.values()].some((a) => a.status === "quarantined");
+  const warnings = [...summary.warnings, ...[...analyses.values()].flatMap((a) => a.warnings ?? [])];
   const record = await deps.catalog
     .transaction(async (tx) => {
       const capture = await tx.insertCapture({
@@ -130,13 +183,13 @@ export async function ingestPath(
         rig: options.rig ?? null,
         site: options.site ?? null,
         region: options.region ?? null,
-        status: "ready",
+        status: quarantined ? "quarantined" : "ready",
         sourcePath: absolutePath,
         provenance: {
           ...(options.provenance ?? {}),
           profile: summary.profile,
           library: summary.library,
-          warnings: summary.warnings,
+          warnings,
         },
       });
       await tx.insertCaptureFiles(stored.map((f, ordinal) => ({ captureId, ordinal, ...f })));
@@ -202,7 +255,10 @@ export async function ingestPath(
         codeVersion: deps.codeVersion,
         startedAtNs,
       });
-      await tx.finishRun(run.runId, { status: "completed", outputs: [{ captureId }] });
+      for (const analysis of analyses.values()) await analysis.commit?.(tx, captureId);
+      const analyzerOutputs: JsonObject = {};
+      for (const [name, analysis] of analyses) if (analysis.outputs) analyzerOutputs[name] = analysis.outputs;
+      await tx.finishRun(run.runId, { status: "completed", outputs: [{ captureId, ...analyzerOutputs }] });
       await tx.appendAudit({
         actor: options.actor,
         action: "capture.ingest",
@@ -236,7 +292,7 @@ export async function ingestPath(
       firstTimeNs: t.firstNs ?? null,
       lastTimeNs: t.lastNs ?? null,
     })),
-    warnings: summary.warnings,
+    warnings,
   };
 }
 
