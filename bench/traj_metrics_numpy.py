@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Peer for bench/traj-metrics.ts: the same trajectory math written straightforwardly with numpy.
 
-usage: traj_metrics_numpy.py REF.tum EST.tum [--repeat N] [--max-diff S]
+usage: traj_metrics_numpy.py REF.tum EST.tum [--repeat N] [--max-diff S] [--style vectorized|loops]
 Prints one JSON line: parse and compute seconds (best of N) and the metric values.
+--style vectorized (default): whole-array numpy operations.
+--style loops: evo's own structure (a list of 4x4 SE(3) matrices, the per-point outer-product covariance of
+evo's umeyama_alignment, per-pose transform, per-pair relative_se3); association stays vectorized
+(evo's per-stamp argmin over the whole other trajectory would be O(n*m), minutes at 100k).
 Same conventions as Strata / evo: nearest-time association from the shorter trajectory (first index on
 ties), Umeyama SE(3) alignment of the estimate onto the reference, APE translation, RPE translation over
 consecutive frame pairs (delta 1), population std.
@@ -104,6 +108,49 @@ def compute(ref, est, max_diff):
     return {"ape": stats(ape), "rpe": stats(rpe)}
 
 
+def se3(r, t):
+    m = np.eye(4)
+    m[:3, :3] = r
+    m[:3, 3] = t
+    return m
+
+
+def se3_inverse(p):
+    r_inv = p[:3, :3].T
+    return se3(r_inv, -r_inv.dot(p[:3, 3]))
+
+
+def relative_se3(a, b):
+    return np.dot(se3_inverse(a), b)
+
+
+def compute_loops(ref, est, max_diff):
+    (p_ref, q_ref), (p_est, q_est) = associate(ref, est, max_diff)
+    poses_ref = [se3(r, t) for r, t in zip(rotations_from_quats(q_ref), p_ref)]
+    poses_est = [se3(r, t) for r, t in zip(rotations_from_quats(q_est), p_est)]
+    x, y = p_est.T, p_ref.T
+    n = x.shape[1]
+    mean_x, mean_y = x.mean(axis=1), y.mean(axis=1)
+    outer_sum = np.zeros((3, 3))
+    for i in range(n):
+        outer_sum += np.outer((y[:, i] - mean_y), (x[:, i] - mean_x))
+    u, d, v = np.linalg.svd(np.multiply(1.0 / n, outer_sum))
+    s = np.eye(3)
+    if np.linalg.det(u) * np.linalg.det(v) < 0.0:
+        s[2, 2] = -1
+    r = u.dot(s).dot(v)
+    t = mean_y - r.dot(mean_x)
+    transform = se3(r, t)
+    poses_est = [np.dot(transform, p) for p in poses_est]
+    positions_est = np.array([p[:3, 3] for p in poses_est])
+    ape = np.array([np.linalg.norm(e) for e in positions_est - p_ref])
+    errors = []
+    for i, j in zip(range(n - 1), range(1, n)):
+        e = relative_se3(relative_se3(poses_ref[i], poses_ref[j]), relative_se3(poses_est[i], poses_est[j]))
+        errors.append(np.linalg.norm(e[:3, 3]))
+    return {"ape": stats(ape), "rpe": stats(np.array(errors))}
+
+
 def main():
     args = sys.argv[1:]
     repeat = 5
@@ -112,6 +159,8 @@ def main():
         repeat = int(args[args.index("--repeat") + 1])
     if "--max-diff" in args:
         max_diff = float(args[args.index("--max-diff") + 1])
+    style = args[args.index("--style") + 1] if "--style" in args else "vectorized"
+    run = compute_loops if style == "loops" else compute
     ref_path, est_path = args[0], args[1]
     parse_best = compute_best = float("inf")
     result = None
@@ -119,11 +168,11 @@ def main():
         t0 = time.perf_counter()
         ref, est = load_tum(ref_path), load_tum(est_path)
         t1 = time.perf_counter()
-        result = compute(ref, est, max_diff)
+        result = run(ref, est, max_diff)
         t2 = time.perf_counter()
         parse_best = min(parse_best, t1 - t0)
         compute_best = min(compute_best, t2 - t1)
-    print(json.dumps({"parseSecs": parse_best, "computeSecs": compute_best, "numpy": np.__version__, **result}))
+    print(json.dumps({"parseSecs": parse_best, "computeSecs": compute_best, "numpy": np.__version__, "style": style, **result}))
 
 
 if __name__ == "__main__":

@@ -70,7 +70,8 @@ export const quatIdentity = (): Quat => ({ x: 0, y: 0, z: 0, w: 1 });
 /** Unit quaternion with the same rotation; throws RangeError for a zero (or non-finite) quaternion. */
 export function quatNormalize(q: Quat): Quat {
   const n = Math.sqrt(q.x * q.x + q.y * q.y + q.z * q.z + q.w * q.w);
-  if (!(n > 0) || !Number.isFinite(n)) throw new RangeError("cannot normalize a zero or non-finite quaternion");
+  if (!(n > 0) || !Number.isFinite(n))
+    throw new RangeError("cannot normalize a zero or non-finite quaternion");
   return { x: q.x / n, y: q.y / n, z: q.z / n, w: q.w / n };
 }
 
@@ -245,7 +246,17 @@ export function mat3MulVec3(m: Mat3, v: Vec3): Vec3 {
 }
 
 export function mat3Determinant(m: Mat3): number {
-  const [a, b, c, d, e, f, g, h, i] = m as unknown as [number, number, number, number, number, number, number, number, number];
+  const [a, b, c, d, e, f, g, h, i] = m as unknown as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
 }
 
@@ -586,10 +597,7 @@ export function geodeticFromEcef(e: Vec3): Geodetic {
   const lon = Math.atan2(e.y, e.x);
   const ep2 = (a * a - WGS84_B * WGS84_B) / (WGS84_B * WGS84_B);
   const theta = Math.atan2(e.z * a, p * WGS84_B);
-  let lat = Math.atan2(
-    e.z + ep2 * WGS84_B * Math.sin(theta) ** 3,
-    p - WGS84_E2 * a * Math.cos(theta) ** 3,
-  );
+  let lat = Math.atan2(e.z + ep2 * WGS84_B * Math.sin(theta) ** 3, p - WGS84_E2 * a * Math.cos(theta) ** 3);
   let h = 0;
   for (let i = 0; i < 8; i++) {
     const sinLat = Math.sin(lat);
@@ -625,7 +633,17 @@ export function enuFrameAt(origin: Geodetic): EnuFrame {
   return {
     origin: { ...origin },
     originEcef: ecefFromGeodetic(origin),
-    enuFromEcef: Float64Array.of(-sLon, cLon, 0, -sLat * cLon, -sLat * sLon, cLat, cLat * cLon, cLat * sLon, sLat),
+    enuFromEcef: Float64Array.of(
+      -sLon,
+      cLon,
+      0,
+      -sLat * cLon,
+      -sLat * sLon,
+      cLat,
+      cLat * cLon,
+      cLat * sLon,
+      sLat,
+    ),
   };
 }
 
