@@ -1,0 +1,222 @@
+/**
+ * The web UI in a real browser (playwright-core driving Debian's chromium) against the real server:
+ * sign in, upload a log, see it in the portal, its sensor-health timeline, the 3D capture view, and the
+ * lineage, audit and metrics pages. Screenshots go to test-output/.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createStrata, resolveConfig, type Strata } from "../../src/app/index.ts";
+import { type ServerHandle, startServer } from "../../src/server/index.ts";
+import { fixtures, repoRoot, tempDir } from "../helpers.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const webRoot = path.join(repoRoot, "web", "dist");
+const shots = path.join(repoRoot, "test-output", "browser");
+
+let home: ReturnType<typeof tempDir>;
+let strata: Strata;
+let server: ServerHandle;
+let context: BrowserContext;
+let page: Page;
+let adminToken: string;
+/** The log the test uploads: a synthetic multi-sensor capture when the generator exists, else a fixture bag. */
+let upload: { file: string; synthetic: boolean };
+
+async function syntheticCapture(dir: string): Promise<string | undefined> {
+  const pipelines = (await import("../../src/pipelines/index.ts")) as Record<string, unknown>;
+  const generate = pipelines.generateCapture as
+    | ((o: { outPath: string; seconds: number; seed: number; faults: string[] }) => Promise<unknown>)
+    | undefined;
+  if (typeof generate !== "function") return undefined;
+  const outPath = path.join(dir, "synthetic-drive.mcap");
+  await generate({ outPath, seconds: 4, seed: 11, faults: ["lidar-dropout"] });
+  return outPath;
+}
+
+beforeAll(async () => {
+  if (!existsSync(path.join(webRoot, "index.html"))) {
+    const built = spawnSync("npm", ["run", "build:web"], { cwd: repoRoot, encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`web build failed: ${built.stderr}`);
+  }
+  mkdirSync(shots, { recursive: true });
+  home = tempDir("strata-browser-");
+  strata = await createStrata(resolveConfig({ home: home.dir, env: {} }));
+  await strata.ingest(path.join(fixtures, "ros1", "example.bag"), {
+    rig: "turtlesim",
+    site: "lab",
+    actor: "test",
+  });
+  adminToken = (await strata.tokens.create("browser-admin", "admin")).token;
+  const synthetic = await syntheticCapture(home.dir);
+  upload = synthetic
+    ? { file: synthetic, synthetic: true }
+    : { file: path.join(fixtures, "ros1", "tf_example.bag"), synthetic: false };
+  server = await startServer(strata, { port: 0, webRoot });
+  context = await chromium.launchPersistentContext(path.join(home.dir, "chromium-profile"), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      // WebGL through SwiftShader (software) since there is no GPU.
+      "--use-angle=swiftshader",
+      "--enable-unsafe-swiftshader",
+    ],
+    viewport: { width: 1400, height: 900 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(60_000);
+}, 240_000);
+
+afterAll(async () => {
+  await context?.close();
+  await server?.close();
+  await strata?.close();
+  home?.cleanup();
+});
+
+const shot = (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+
+describe("web UI in chromium", () => {
+  it("refuses a bad token, then signs in with a good one", async () => {
+    await page.goto(server.url);
+    await page.fill("input[name=token]", "strata_wrong");
+    await page.click("button[type=submit]");
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("Missing or invalid API token");
+    await page.fill("input[name=token]", adminToken);
+    await page.click("button[type=submit]");
+    await page.getByTestId("who").waitFor();
+    expect(await page.getByTestId("who").textContent()).toContain("browser-admin · admin");
+    expect(await page.evaluate(() => sessionStorage.getItem("strata.token"))).toBe(adminToken);
+    await page.getByTestId("captures").waitFor();
+    expect(await page.getByTestId("captures").textContent()).toContain("turtlesim");
+  });
+
+  it("uploads a log through the UI and shows it in the portal", async () => {
+    await page.setInputFiles("[data-testid=upload] input[type=file]", upload.file);
+    await page.fill("[data-testid=upload] input[name=rig]", "browser-rig");
+    await page.click("[data-testid=upload] button[type=submit]");
+    const result = page.getByTestId("upload-result");
+    await result.waitFor({ timeout: 120_000 });
+    const text = (await result.textContent()) ?? "";
+    expect(text).toMatch(/^Ingested .* → cap_[0-9a-f]+/);
+    const captureId = /cap_[0-9a-f]+/.exec(text)?.[0] ?? "";
+    const row = page.locator("[data-testid=captures] tr", { hasText: captureId });
+    await row.waitFor();
+    expect(await row.textContent()).toContain("browser-rig");
+    expect(await row.textContent()).toContain("ready");
+    expect(await row.textContent()).toContain("not available yet"); // QA verdicts have not landed
+    await shot("01-portal");
+
+    await row.getByRole("link", { name: captureId }).click();
+    const timeline = page.locator("canvas[data-testid=timeline][data-drawn]");
+    await timeline.waitFor();
+    // One timeline row per topic of the capture.
+    const topicRows = await page.locator("[data-testid=topics] tbody tr").count();
+    expect(topicRows).toBeGreaterThan(0);
+    expect(Number(await timeline.getAttribute("data-drawn"))).toBe(topicRows);
+    expect(await page.getByTestId("topics").textContent()).toContain(
+      upload.synthetic ? "/lidar/points" : "/tf",
+    );
+    if (upload.synthetic) {
+      // The injected lidar dropout shows as gap buckets in the per-topic table.
+      const lidarRow = page.locator("[data-testid=topics] tr", { hasText: "/lidar/points" });
+      expect(Number((await lidarRow.locator("td").nth(7).textContent()) ?? "0")).toBeGreaterThan(0);
+    }
+    await shot("02-capture-health");
+  }, 240_000);
+
+  it("opens the 3D capture view with trajectory, lidar, boxes and camera image", async () => {
+    await page.getByRole("link", { name: "Open 3D view" }).click();
+    const scene = page.locator("canvas[data-testid=scene][data-rendered]");
+    await scene.waitFor();
+    const status = page.getByTestId("scene-status");
+    await expect.poll(() => status.textContent(), { timeout: 60_000 }).toMatch(/\d+ poses/);
+    if (upload.synthetic) {
+      await expect.poll(() => status.textContent(), { timeout: 60_000 }).toMatch(/[\d,]+ points in lidar/);
+      await expect.poll(() => status.textContent(), { timeout: 60_000 }).toMatch(/\d+ boxes/);
+      const image = page.getByTestId("camera-image");
+      await image.waitFor();
+      expect(await image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(
+        true,
+      );
+      // Move the slider: a new frame loads.
+      const slider = page.getByTestId("time-slider");
+      await slider.focus();
+      for (let i = 0; i < 20; i++) await page.keyboard.press("ArrowRight");
+      await expect.poll(() => page.getByTestId("camera-image").getAttribute("alt")).not.toContain(" at 2.0");
+    }
+    // The WebGL canvas holds a drawn scene, not a blank clear colour.
+    const colours = await scene.evaluate((canvas: HTMLCanvasElement) => {
+      const copy = document.createElement("canvas");
+      copy.width = canvas.width;
+      copy.height = canvas.height;
+      const ctx = copy.getContext("2d");
+      if (!ctx) return 0;
+      ctx.drawImage(canvas, 0, 0);
+      const pixels = ctx.getImageData(0, 0, copy.width, copy.height).data;
+      const seen = new Set<number>();
+      for (let i = 0; i < pixels.length; i += 4 * 97)
+        seen.add((pixels[i]! << 16) | (pixels[i + 1]! << 8) | pixels[i + 2]!);
+      return seen.size;
+    });
+    expect(colours).toBeGreaterThan(8);
+    await page.waitForTimeout(500);
+    await shot("03-capture-view");
+  }, 180_000);
+
+  it("shows lineage runs, the audit log, metrics, and says what has not landed", async () => {
+    await page.getByRole("link", { name: "Lineage" }).click();
+    await page.getByTestId("runs").waitFor();
+    expect(await page.getByTestId("runs").textContent()).toContain("ingest");
+    await shot("04-lineage");
+
+    await page.getByRole("link", { name: "Audit" }).click();
+    await page.getByTestId("audit").waitFor();
+    expect(await page.getByTestId("chain").textContent()).toContain("verified");
+    const audit = (await page.getByTestId("audit").textContent()) ?? "";
+    expect(audit).toContain("capture.upload");
+    expect(audit).toContain("token:browser-admin");
+    await shot("05-audit");
+
+    await page.getByRole("link", { name: "Metrics" }).click();
+    await page.getByTestId("latency").waitFor();
+    expect(await page.getByTestId("latency").textContent()).toContain("POST /api/captures");
+    expect(await page.getByTestId("metrics").textContent()).toMatch(
+      /ingests \(created \/ existing \/ failed\)/,
+    );
+    await shot("06-metrics");
+
+    for (const name of ["Search", "Datasets"]) {
+      await page.getByRole("link", { name, exact: true }).click();
+      expect(await page.getByTestId("not-available").textContent()).toContain("Not available yet");
+    }
+  });
+
+  it("keeps web/ to type-only imports from src", () => {
+    const files = spawnSync(
+      "grep",
+      ["-rlE", 'from "\\.\\./+\\.\\./+src|from "\\.\\./\\.\\./\\.\\./src', "web/src"],
+      {
+        cwd: repoRoot,
+        encoding: "utf8",
+      },
+    )
+      .stdout.split("\n")
+      .filter(Boolean);
+    for (const file of files) {
+      const text = readFileSync(path.join(repoRoot, file), "utf8");
+      for (const line of text.split("\n").filter((l) => /from "(\.\.\/)+src\//.test(l)))
+        expect(line, file).toMatch(/^import type |^export type /);
+    }
+  });
+});

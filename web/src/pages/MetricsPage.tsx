@@ -1,0 +1,114 @@
+/** The metrics cockpit, read from the server's own /metrics (refreshed every 5 s). */
+import { useEffect } from "react";
+import { api } from "../api.ts";
+import { formatBytes } from "../format.ts";
+import { parsePrometheus, routeLatencies, valueOf } from "../prom.ts";
+import { ErrorNote, useAsync } from "../useAsync.tsx";
+import { NotYet } from "./NotYetPage.tsx";
+
+const ms = (value: number): string =>
+  value === Infinity ? "> 30 s" : value < 1 ? `≤ ${value} ms` : `≤ ${value} ms`;
+
+export function MetricsPage() {
+  const metrics = useAsync(async () => parsePrometheus(await api.metricsText()), []);
+  const { reload } = metrics;
+  useEffect(() => {
+    const timer = setInterval(reload, 5000);
+    return () => clearInterval(timer);
+  }, [reload]);
+  const samples = metrics.data;
+  return (
+    <section>
+      <h1>Metrics</h1>
+      <p className="muted">
+        From this server process's <a href="/metrics">/metrics</a> (Prometheus format; scrape it with a viewer
+        token).
+      </p>
+      <ErrorNote error={metrics.error} />
+      {samples && (
+        <>
+          <div className="cards" data-testid="metrics">
+            <Stat
+              label="captures in the catalog"
+              value={valueOf(samples, "strata_captures").toLocaleString()}
+            />
+            <Stat
+              label="ingests (created / existing / failed)"
+              value={["created", "existing", "failed"]
+                .map((outcome) => valueOf(samples, "strata_ingests_total", { outcome }))
+                .join(" / ")}
+            />
+            <Stat
+              label="ingest throughput (average)"
+              value={throughput(
+                valueOf(samples, "strata_ingest_bytes_total"),
+                valueOf(samples, "strata_ingest_duration_seconds_total"),
+              )}
+            />
+            <Stat
+              label="last ingest throughput"
+              value={`${formatBytes(valueOf(samples, "strata_ingest_last_throughput_bytes_per_second"))}/s`}
+            />
+            <Stat label="uploaded" value={formatBytes(valueOf(samples, "strata_upload_bytes_total"))} />
+            <Stat
+              label="ingest queue depth / running"
+              value={`${valueOf(samples, "strata_ingest_queue_depth")} / ${valueOf(samples, "strata_ingests_running")}`}
+            />
+            <Stat
+              label="server memory"
+              value={formatBytes(valueOf(samples, "process_resident_memory_bytes"))}
+            />
+          </div>
+          <div className="cards">
+            <div className="card">
+              <h3>time-to-first-dataset</h3>
+              <NotYet>not available yet (dataset versions have not landed)</NotYet>
+            </div>
+            <div className="card">
+              <h3>time-to-scenario / retrieval latency</h3>
+              <NotYet>not available yet (scenario search has not landed)</NotYet>
+            </div>
+          </div>
+          <h2>Request latency by route</h2>
+          <table data-testid="latency">
+            <thead>
+              <tr>
+                <th>route</th>
+                <th className="num">requests</th>
+                <th className="num">mean</th>
+                <th className="num">p50</th>
+                <th className="num">p99</th>
+              </tr>
+            </thead>
+            <tbody>
+              {routeLatencies(samples, "strata_http_request_duration_seconds").map((r) => (
+                <tr key={`${r.method} ${r.route}`}>
+                  <td className="mono">
+                    {r.method} {r.route}
+                  </td>
+                  <td className="num">{r.count}</td>
+                  <td className="num">{r.meanMs.toFixed(2)} ms</td>
+                  <td className="num">{ms(r.p50Ms)}</td>
+                  <td className="num">{ms(r.p99Ms)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
+
+function throughput(bytes: number, secs: number): string {
+  return secs > 0 ? `${formatBytes(bytes / secs)}/s` : "no ingest yet";
+}
+
+function Stat({ label, value }: { label: string; value: string }) {
+  return (
+    <div className="card stat">
+      <div className="value">{value}</div>
+      <div className="muted">{label}</div>
+    </div>
+  );
+}
