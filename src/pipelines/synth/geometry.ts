@@ -1,0 +1,265 @@
+/**
+ * Small rigid-body and geodetic helpers for the generator (core has no geometry module yet).
+ * A `Transform` named `aFromB` maps points expressed in frame B into frame A: p_a = R p_b + t.
+ */
+
+export interface Vec3 {
+  x: number;
+  y: number;
+  z: number;
+}
+
+export interface Quat {
+  x: number;
+  y: number;
+  z: number;
+  w: number;
+}
+
+/** Row-major 3×3 rotation. */
+export interface Mat3 {
+  m00: number;
+  m01: number;
+  m02: number;
+  m10: number;
+  m11: number;
+  m12: number;
+  m20: number;
+  m21: number;
+  m22: number;
+}
+
+export interface Transform {
+  translation: Vec3;
+  rotation: Quat;
+}
+
+export const vec3 = (x: number, y: number, z: number): Vec3 => ({ x, y, z });
+
+/** Intrinsic Z-Y-X (yaw, then pitch, then roll) as used by ROS `tf2::Quaternion::setRPY`. */
+export function quatFromRpy(roll: number, pitch: number, yaw: number): Quat {
+  const cr = Math.cos(roll / 2);
+  const sr = Math.sin(roll / 2);
+  const cp = Math.cos(pitch / 2);
+  const sp = Math.sin(pitch / 2);
+  const cy = Math.cos(yaw / 2);
+  const sy = Math.sin(yaw / 2);
+  return {
+    w: cr * cp * cy + sr * sp * sy,
+    x: sr * cp * cy - cr * sp * sy,
+    y: cr * sp * cy + sr * cp * sy,
+    z: cr * cp * sy - sr * sp * cy,
+  };
+}
+
+export const quatFromYaw = (yaw: number): Quat => ({
+  x: 0,
+  y: 0,
+  z: Math.sin(yaw / 2),
+  w: Math.cos(yaw / 2),
+});
+
+/** Rotation by `angleRad` about the unit axis. */
+export function quatFromAxisAngle(axis: Vec3, angleRad: number): Quat {
+  const n = Math.hypot(axis.x, axis.y, axis.z);
+  const s = Math.sin(angleRad / 2) / n;
+  return { x: axis.x * s, y: axis.y * s, z: axis.z * s, w: Math.cos(angleRad / 2) };
+}
+
+export function quatMultiply(a: Quat, b: Quat): Quat {
+  return {
+    w: a.w * b.w - a.x * b.x - a.y * b.y - a.z * b.z,
+    x: a.w * b.x + a.x * b.w + a.y * b.z - a.z * b.y,
+    y: a.w * b.y - a.x * b.z + a.y * b.w + a.z * b.x,
+    z: a.w * b.z + a.x * b.y - a.y * b.x + a.z * b.w,
+  };
+}
+
+export const quatConjugate = (q: Quat): Quat => ({ x: -q.x, y: -q.y, z: -q.z, w: q.w });
+
+/** Angle of the rotation between two orientations, in radians. */
+export function quatAngleBetween(a: Quat, b: Quat): number {
+  const d = Math.abs(a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w);
+  return 2 * Math.acos(Math.min(1, d));
+}
+
+export function matFromQuat(q: Quat): Mat3 {
+  const n = Math.hypot(q.x, q.y, q.z, q.w);
+  const x = q.x / n;
+  const y = q.y / n;
+  const z = q.z / n;
+  const w = q.w / n;
+  return {
+    m00: 1 - 2 * (y * y + z * z),
+    m01: 2 * (x * y - z * w),
+    m02: 2 * (x * z + y * w),
+    m10: 2 * (x * y + z * w),
+    m11: 1 - 2 * (x * x + z * z),
+    m12: 2 * (y * z - x * w),
+    m20: 2 * (x * z - y * w),
+    m21: 2 * (y * z + x * w),
+    m22: 1 - 2 * (x * x + y * y),
+  };
+}
+
+/** A rotation matrix back to a unit quaternion (Shepperd's method), with w ≥ 0. */
+export function quatFromMat(m: Mat3): Quat {
+  const trace = m.m00 + m.m11 + m.m22;
+  let q: Quat;
+  if (trace > 0) {
+    const s = Math.sqrt(trace + 1) * 2;
+    q = { w: s / 4, x: (m.m21 - m.m12) / s, y: (m.m02 - m.m20) / s, z: (m.m10 - m.m01) / s };
+  } else if (m.m00 > m.m11 && m.m00 > m.m22) {
+    const s = Math.sqrt(1 + m.m00 - m.m11 - m.m22) * 2;
+    q = { w: (m.m21 - m.m12) / s, x: s / 4, y: (m.m01 + m.m10) / s, z: (m.m02 + m.m20) / s };
+  } else if (m.m11 > m.m22) {
+    const s = Math.sqrt(1 + m.m11 - m.m00 - m.m22) * 2;
+    q = { w: (m.m02 - m.m20) / s, x: (m.m01 + m.m10) / s, y: s / 4, z: (m.m12 + m.m21) / s };
+  } else {
+    const s = Math.sqrt(1 + m.m22 - m.m00 - m.m11) * 2;
+    q = { w: (m.m10 - m.m01) / s, x: (m.m02 + m.m20) / s, y: (m.m12 + m.m21) / s, z: s / 4 };
+  }
+  return q.w < 0 ? { x: -q.x, y: -q.y, z: -q.z, w: -q.w } : q;
+}
+
+/** Rotation matrix whose columns are the given axes (the child's axes expressed in the parent). */
+export const matFromColumns = (c0: Vec3, c1: Vec3, c2: Vec3): Mat3 => ({
+  m00: c0.x,
+  m01: c1.x,
+  m02: c2.x,
+  m10: c0.y,
+  m11: c1.y,
+  m12: c2.y,
+  m20: c0.z,
+  m21: c1.z,
+  m22: c2.z,
+});
+
+export const mulMatVec = (m: Mat3, v: Vec3): Vec3 => ({
+  x: m.m00 * v.x + m.m01 * v.y + m.m02 * v.z,
+  y: m.m10 * v.x + m.m11 * v.y + m.m12 * v.z,
+  z: m.m20 * v.x + m.m21 * v.y + m.m22 * v.z,
+});
+
+export const transposeMat = (m: Mat3): Mat3 => ({
+  m00: m.m00,
+  m01: m.m10,
+  m02: m.m20,
+  m10: m.m01,
+  m11: m.m11,
+  m12: m.m21,
+  m20: m.m02,
+  m21: m.m12,
+  m22: m.m22,
+});
+
+export const rotateVec = (q: Quat, v: Vec3): Vec3 => mulMatVec(matFromQuat(q), v);
+
+export function applyTransform(aFromB: Transform, pointInB: Vec3): Vec3 {
+  const r = rotateVec(aFromB.rotation, pointInB);
+  return { x: r.x + aFromB.translation.x, y: r.y + aFromB.translation.y, z: r.z + aFromB.translation.z };
+}
+
+/** aFromC = aFromB ∘ bFromC. */
+export function composeTransforms(aFromB: Transform, bFromC: Transform): Transform {
+  return {
+    translation: applyTransform(aFromB, bFromC.translation),
+    rotation: quatMultiply(aFromB.rotation, bFromC.rotation),
+  };
+}
+
+export function invertTransform(aFromB: Transform): Transform {
+  const inverse = quatConjugate(aFromB.rotation);
+  const t = rotateVec(inverse, aFromB.translation);
+  return { translation: { x: -t.x, y: -t.y, z: -t.z }, rotation: inverse };
+}
+
+// ---------------------------------------------------------------------------------------------
+// WGS84
+
+const WGS84_A = 6378137.0;
+const WGS84_F = 1 / 298.257223563;
+const WGS84_B = WGS84_A * (1 - WGS84_F);
+const WGS84_E2 = WGS84_F * (2 - WGS84_F);
+const WGS84_EP2 = (WGS84_A * WGS84_A - WGS84_B * WGS84_B) / (WGS84_B * WGS84_B);
+const DEG = Math.PI / 180;
+
+export interface Geodetic {
+  latitudeDeg: number;
+  longitudeDeg: number;
+  altitudeM: number;
+}
+
+export function ecefFromGeodetic(g: Geodetic): Vec3 {
+  const lat = g.latitudeDeg * DEG;
+  const lon = g.longitudeDeg * DEG;
+  const sinLat = Math.sin(lat);
+  const n = WGS84_A / Math.sqrt(1 - WGS84_E2 * sinLat * sinLat);
+  return {
+    x: (n + g.altitudeM) * Math.cos(lat) * Math.cos(lon),
+    y: (n + g.altitudeM) * Math.cos(lat) * Math.sin(lon),
+    z: (n * (1 - WGS84_E2) + g.altitudeM) * sinLat,
+  };
+}
+
+/** ECEF to geodetic: Bowring's parametric start, refined by Newton-style iterations to < 1e-12 rad. */
+export function geodeticFromEcef(p: Vec3): Geodetic {
+  const lon = Math.atan2(p.y, p.x);
+  const r = Math.hypot(p.x, p.y);
+  const beta0 = Math.atan2(p.z * WGS84_A, r * WGS84_B);
+  let lat = Math.atan2(
+    p.z + WGS84_EP2 * WGS84_B * Math.sin(beta0) ** 3,
+    r - WGS84_E2 * WGS84_A * Math.cos(beta0) ** 3,
+  );
+  let alt = 0;
+  for (let i = 0; i < 5; i++) {
+    const sinLat = Math.sin(lat);
+    const n = WGS84_A / Math.sqrt(1 - WGS84_E2 * sinLat * sinLat);
+    alt =
+      Math.abs(Math.cos(lat)) > 1e-9
+        ? r / Math.cos(lat) - n
+        : Math.abs(p.z) / Math.abs(sinLat) - n * (1 - WGS84_E2);
+    const next = Math.atan2(p.z, r * (1 - (WGS84_E2 * n) / (n + alt)));
+    if (Math.abs(next - lat) < 1e-14) {
+      lat = next;
+      break;
+    }
+    lat = next;
+  }
+  return { latitudeDeg: lat / DEG, longitudeDeg: lon / DEG, altitudeM: alt };
+}
+
+/** The rotation whose rows are the east, north and up unit vectors at the origin (ECEF → ENU). */
+function enuFromEcefRotation(origin: Geodetic): Mat3 {
+  const lat = origin.latitudeDeg * DEG;
+  const lon = origin.longitudeDeg * DEG;
+  const sLat = Math.sin(lat);
+  const cLat = Math.cos(lat);
+  const sLon = Math.sin(lon);
+  const cLon = Math.cos(lon);
+  return {
+    m00: -sLon,
+    m01: cLon,
+    m02: 0,
+    m10: -sLat * cLon,
+    m11: -sLat * sLon,
+    m12: cLat,
+    m20: cLat * cLon,
+    m21: cLat * sLon,
+    m22: sLat,
+  };
+}
+
+/** A local East-North-Up point (metres from `origin`) to WGS84 latitude/longitude/ellipsoidal height. */
+export function geodeticFromEnu(origin: Geodetic, enu: Vec3): Geodetic {
+  const o = ecefFromGeodetic(origin);
+  const d = mulMatVec(transposeMat(enuFromEcefRotation(origin)), enu);
+  return geodeticFromEcef({ x: o.x + d.x, y: o.y + d.y, z: o.z + d.z });
+}
+
+/** WGS84 to local East-North-Up metres around `origin`. */
+export function enuFromGeodetic(origin: Geodetic, g: Geodetic): Vec3 {
+  const o = ecefFromGeodetic(origin);
+  const p = ecefFromGeodetic(g);
+  return mulMatVec(enuFromEcefRotation(origin), { x: p.x - o.x, y: p.y - o.y, z: p.z - o.z });
+}

@@ -1,0 +1,428 @@
+/**
+ * A tiny rasteriser for the synthetic cameras. Boxes (buildings, parked cars, kiosks, agents) are
+ * drawn as flat-shaded convex polygons with an inverse-depth buffer; every pixel they leave empty is
+ * then ray-cast to the ground plane (road markings from the town's ground function) or the sky.
+ * Pixel (i, j) samples the ray through (u, v) = (i, j), the ROS convention for camera_info K.
+ * Output is full-resolution YCbCr planes, ready for the JPEG encoder.
+ */
+import type { YCbCrImage } from "./jpeg.ts";
+import { GROUND, GROUND_COUNT, groundSampler, type Rgb, type Town } from "./town.ts";
+
+export interface PinholeModel {
+  width: number;
+  height: number;
+  fx: number;
+  fy: number;
+  cx: number;
+  cy: number;
+}
+
+/** An upright box in odom: centre (x, y), yaw, size; bottom on the ground. */
+export interface RenderBox {
+  centerX: number;
+  centerY: number;
+  yawRad: number;
+  length: number;
+  width: number;
+  height: number;
+  colorRgb: Rgb;
+  /** Emissive boxes (kiosks) ignore sun shading and haze. */
+  emissive: boolean;
+}
+
+/** camera ← odom: p_cam = R p_odom + t, R row-major. */
+export interface CameraFromOdom {
+  r: Float64Array;
+  t: Float64Array;
+}
+
+export interface Lighting {
+  /** Unit vector towards the sun, in odom. */
+  sunX: number;
+  sunY: number;
+  sunZ: number;
+  /** Overall brightness multiplier (1 by day, ~0.3 at night). */
+  exposure: number;
+  /** Distance (m) at which haze reaches 50 %. */
+  hazeHalfDistanceM: number;
+  night: boolean;
+}
+
+const GROUND_RGB: Rgb[] = [];
+GROUND_RGB[GROUND.grass] = [78, 120, 56];
+GROUND_RGB[GROUND.asphalt] = [74, 74, 78];
+GROUND_RGB[GROUND.sidewalk] = [160, 157, 150];
+GROUND_RGB[GROUND.white] = [226, 226, 220];
+GROUND_RGB[GROUND.yellow] = [214, 178, 52];
+
+const NEAR_Z = 0.05;
+
+const toY = (r: number, g: number, b: number): number => 0.299 * r + 0.587 * g + 0.114 * b;
+const toCb = (r: number, g: number, b: number): number => 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
+const toCr = (r: number, g: number, b: number): number => 128 + 0.5 * r - 0.418688 * g - 0.081312 * b;
+
+export class CameraRenderer {
+  readonly image: YCbCrImage;
+  private readonly invDepth: Float32Array;
+  private readonly groundY = new Float64Array(GROUND_COUNT);
+  private readonly groundCb = new Float64Array(GROUND_COUNT);
+  private readonly groundCr = new Float64Array(GROUND_COUNT);
+  // Scratch polygon (camera coordinates, then pixels).
+  private readonly px = new Float64Array(16);
+  private readonly py = new Float64Array(16);
+  private readonly pz = new Float64Array(16);
+  private readonly qx = new Float64Array(16);
+  private readonly qy = new Float64Array(16);
+  private readonly qz = new Float64Array(16);
+
+  constructor(readonly model: PinholeModel) {
+    const n = model.width * model.height;
+    this.image = {
+      width: model.width,
+      height: model.height,
+      y: new Uint8Array(n),
+      cb: new Uint8Array(n),
+      cr: new Uint8Array(n),
+    };
+    this.invDepth = new Float32Array(n);
+  }
+
+  render(town: Town, boxes: readonly RenderBox[], pose: CameraFromOdom, light: Lighting): YCbCrImage {
+    this.invDepth.fill(0);
+    const r = pose.r;
+    const t = pose.t;
+    // Camera centre in odom: C = −Rᵀ t.
+    const camX = -(
+      (r[0] as number) * (t[0] as number) +
+      (r[3] as number) * (t[1] as number) +
+      (r[6] as number) * (t[2] as number)
+    );
+    const camY = -(
+      (r[1] as number) * (t[0] as number) +
+      (r[4] as number) * (t[1] as number) +
+      (r[7] as number) * (t[2] as number)
+    );
+    const camZ = -(
+      (r[2] as number) * (t[0] as number) +
+      (r[5] as number) * (t[1] as number) +
+      (r[8] as number) * (t[2] as number)
+    );
+    for (const box of boxes) this.drawBox(box, pose, camX, camY, camZ, light);
+    this.drawGroundAndSky(town, pose, camX, camY, camZ, light);
+    return this.image;
+  }
+
+  private drawBox(
+    box: RenderBox,
+    pose: CameraFromOdom,
+    camX: number,
+    camY: number,
+    camZ: number,
+    light: Lighting,
+  ): void {
+    const dxc = box.centerX - camX;
+    const dyc = box.centerY - camY;
+    const dist = Math.hypot(dxc, dyc);
+    const radius = Math.hypot(box.length, box.width) / 2;
+    if (dist - radius > 400) return;
+    const r = pose.r;
+    const { fx, fy, cx, cy, width, height } = this.model;
+    // Quick frustum rejection on the bounding sphere of the box.
+    const sphereZ = box.height / 2;
+    const sx =
+      (r[0] as number) * box.centerX +
+      (r[1] as number) * box.centerY +
+      (r[2] as number) * sphereZ +
+      (pose.t[0] as number);
+    const sy =
+      (r[3] as number) * box.centerX +
+      (r[4] as number) * box.centerY +
+      (r[5] as number) * sphereZ +
+      (pose.t[1] as number);
+    const sz =
+      (r[6] as number) * box.centerX +
+      (r[7] as number) * box.centerY +
+      (r[8] as number) * sphereZ +
+      (pose.t[2] as number);
+    const sphereR = Math.hypot(radius, box.height / 2);
+    if (sz < -sphereR) return;
+    const halfFovX = Math.max(cx, width - cx) / fx;
+    const halfFovY = Math.max(cy, height - cy) / fy;
+    if (Math.abs(sx) - sphereR * Math.hypot(1, halfFovX) > halfFovX * sz) return;
+    if (Math.abs(sy) - sphereR * Math.hypot(1, halfFovY) > halfFovY * sz) return;
+
+    const c = Math.cos(box.yawRad);
+    const s = Math.sin(box.yawRad);
+    const hl = box.length / 2;
+    const hw = box.width / 2;
+    // Faces: +x, −x, +y, −y (local), and the top.
+    for (let face = 0; face < 5; face++) {
+      let nx: number;
+      let ny: number;
+      let nz: number;
+      if (face === 0) [nx, ny, nz] = [c, s, 0];
+      else if (face === 1) [nx, ny, nz] = [-c, -s, 0];
+      else if (face === 2) [nx, ny, nz] = [-s, c, 0];
+      else if (face === 3) [nx, ny, nz] = [s, -c, 0];
+      else [nx, ny, nz] = [0, 0, 1];
+      // A point on the face.
+      const fxo =
+        box.centerX +
+        (face === 0 ? c * hl : face === 1 ? -c * hl : face === 2 ? -s * hw : face === 3 ? s * hw : 0);
+      const fyo =
+        box.centerY +
+        (face === 0 ? s * hl : face === 1 ? -s * hl : face === 2 ? c * hw : face === 3 ? -c * hw : 0);
+      const fzo = face === 4 ? box.height : 0;
+      if (nx * (camX - fxo) + ny * (camY - fyo) + nz * (camZ - fzo) <= 1e-9) continue;
+      // Four corners in odom, counter-clockwise seen from outside (orientation is irrelevant for filling).
+      let count = 0;
+      const corner = (lx: number, ly: number, z: number): void => {
+        const ox = box.centerX + c * lx - s * ly;
+        const oy = box.centerY + s * lx + c * ly;
+        this.px[count] =
+          (r[0] as number) * ox + (r[1] as number) * oy + (r[2] as number) * z + (pose.t[0] as number);
+        this.py[count] =
+          (r[3] as number) * ox + (r[4] as number) * oy + (r[5] as number) * z + (pose.t[1] as number);
+        this.pz[count] =
+          (r[6] as number) * ox + (r[7] as number) * oy + (r[8] as number) * z + (pose.t[2] as number);
+        count++;
+      };
+      const h = box.height;
+      if (face === 0) {
+        corner(hl, -hw, 0);
+        corner(hl, hw, 0);
+        corner(hl, hw, h);
+        corner(hl, -hw, h);
+      } else if (face === 1) {
+        corner(-hl, hw, 0);
+        corner(-hl, -hw, 0);
+        corner(-hl, -hw, h);
+        corner(-hl, hw, h);
+      } else if (face === 2) {
+        corner(hl, hw, 0);
+        corner(-hl, hw, 0);
+        corner(-hl, hw, h);
+        corner(hl, hw, h);
+      } else if (face === 3) {
+        corner(-hl, -hw, 0);
+        corner(hl, -hw, 0);
+        corner(hl, -hw, h);
+        corner(-hl, -hw, h);
+      } else {
+        corner(hl, -hw, h);
+        corner(hl, hw, h);
+        corner(-hl, hw, h);
+        corner(-hl, -hw, h);
+      }
+      // Colour: sun shading and haze, unless emissive.
+      let red = box.colorRgb[0];
+      let green = box.colorRgb[1];
+      let blue = box.colorRgb[2];
+      if (!box.emissive) {
+        const lambert = Math.max(0, nx * light.sunX + ny * light.sunY + nz * light.sunZ);
+        const shade = 0.5 + 0.5 * lambert;
+        const haze = hazeWeight(Math.hypot(fxo - camX, fyo - camY), light.hazeHalfDistanceM);
+        const [hr, hg, hb] = light.night ? NIGHT_HAZE : DAY_HAZE;
+        red = red * shade * (1 - haze) + hr * haze;
+        green = green * shade * (1 - haze) + hg * haze;
+        blue = blue * shade * (1 - haze) + hb * haze;
+      }
+      this.fillPolygon(count, nx, ny, nz, fxo, fyo, fzo, pose, red, green, blue, light.exposure);
+    }
+  }
+
+  /** Clips the polygon in (px, py, pz) against z ≥ NEAR_Z, projects and fills it with a depth test. */
+  private fillPolygon(
+    count: number,
+    nxo: number,
+    nyo: number,
+    nzo: number,
+    pxo: number,
+    pyo: number,
+    pzo: number,
+    pose: CameraFromOdom,
+    red: number,
+    green: number,
+    blue: number,
+    exposure: number,
+  ): void {
+    const { px, py, pz, qx, qy, qz } = this;
+    let n = 0;
+    for (let i = 0; i < count; i++) {
+      const j = (i + 1) % count;
+      const zi = pz[i] as number;
+      const zj = pz[j] as number;
+      const inI = zi >= NEAR_Z;
+      const inJ = zj >= NEAR_Z;
+      if (inI) {
+        qx[n] = px[i] as number;
+        qy[n] = py[i] as number;
+        qz[n] = zi;
+        n++;
+      }
+      if (inI !== inJ) {
+        const w = (NEAR_Z - zi) / (zj - zi);
+        qx[n] = (px[i] as number) + w * ((px[j] as number) - (px[i] as number));
+        qy[n] = (py[i] as number) + w * ((py[j] as number) - (py[i] as number));
+        qz[n] = NEAR_Z;
+        n++;
+      }
+    }
+    if (n < 3) return;
+    const { fx, fy, cx, cy, width, height } = this.model;
+    let minV = Number.POSITIVE_INFINITY;
+    let maxV = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const z = qz[i] as number;
+      const u = (fx * (qx[i] as number)) / z + cx;
+      const v = (fy * (qy[i] as number)) / z + cy;
+      qx[i] = u;
+      qy[i] = v;
+      if (v < minV) minV = v;
+      if (v > maxV) maxV = v;
+    }
+    const rowStart = Math.max(0, Math.ceil(minV));
+    const rowEnd = Math.min(height, Math.ceil(maxV));
+    if (rowStart >= rowEnd) return;
+    // Inverse depth is affine in (u, v) over a plane: 1/z = (n·ray(u, v)) / (n·p).
+    const r = pose.r;
+    const ncx = (r[0] as number) * nxo + (r[1] as number) * nyo + (r[2] as number) * nzo;
+    const ncy = (r[3] as number) * nxo + (r[4] as number) * nyo + (r[5] as number) * nzo;
+    const ncz = (r[6] as number) * nxo + (r[7] as number) * nyo + (r[8] as number) * nzo;
+    const pcx =
+      (r[0] as number) * pxo + (r[1] as number) * pyo + (r[2] as number) * pzo + (pose.t[0] as number);
+    const pcy =
+      (r[3] as number) * pxo + (r[4] as number) * pyo + (r[5] as number) * pzo + (pose.t[1] as number);
+    const pcz =
+      (r[6] as number) * pxo + (r[7] as number) * pyo + (r[8] as number) * pzo + (pose.t[2] as number);
+    const d = ncx * pcx + ncy * pcy + ncz * pcz;
+    if (Math.abs(d) < 1e-9) return;
+    const a = ncx / (fx * d);
+    const b = ncy / (fy * d);
+    const c0 = (ncz - (ncx * cx) / fx - (ncy * cy) / fy) / d;
+    const yv = clampByte(toY(red, green, blue) * exposure);
+    const cbv = clampByte(128 + (toCb(red, green, blue) - 128) * Math.sqrt(exposure));
+    const crv = clampByte(128 + (toCr(red, green, blue) - 128) * Math.sqrt(exposure));
+    const { y: planeY, cb: planeCb, cr: planeCr } = this.image;
+    const depth = this.invDepth;
+    for (let row = rowStart; row < rowEnd; row++) {
+      let xl = Number.POSITIVE_INFINITY;
+      let xr = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < n; i++) {
+        const j = i + 1 === n ? 0 : i + 1;
+        const vi = qy[i] as number;
+        const vj = qy[j] as number;
+        if ((vi <= row && row < vj) || (vj <= row && row < vi)) {
+          const x = (qx[i] as number) + ((row - vi) / (vj - vi)) * ((qx[j] as number) - (qx[i] as number));
+          if (x < xl) xl = x;
+          if (x > xr) xr = x;
+        }
+      }
+      if (!(xl < xr)) continue;
+      const colStart = Math.max(0, Math.ceil(xl));
+      const colEnd = Math.min(width, Math.ceil(xr));
+      const rowBase = b * row + c0;
+      let index = row * width + colStart;
+      for (let col = colStart; col < colEnd; col++, index++) {
+        const iz = a * col + rowBase;
+        if (iz > (depth[index] as number)) {
+          depth[index] = iz;
+          planeY[index] = yv;
+          planeCb[index] = cbv;
+          planeCr[index] = crv;
+        }
+      }
+    }
+  }
+
+  private drawGroundAndSky(
+    town: Town,
+    pose: CameraFromOdom,
+    camX: number,
+    camY: number,
+    camZ: number,
+    light: Lighting,
+  ): void {
+    const { fx, fy, cx, cy, width, height } = this.model;
+    const r = pose.r;
+    const exposure = light.exposure;
+    const chromaGain = Math.sqrt(exposure);
+    const [hr, hg, hb] = light.night ? NIGHT_HAZE : DAY_HAZE;
+    const hazeY = toY(hr, hg, hb);
+    const hazeCb = toCb(hr, hg, hb);
+    const hazeCr = toCr(hr, hg, hb);
+    for (let m = 0; m < GROUND_COUNT; m++) {
+      const [gr, gg, gb] = GROUND_RGB[m] as Rgb;
+      this.groundY[m] = toY(gr, gg, gb);
+      this.groundCb[m] = toCb(gr, gg, gb);
+      this.groundCr[m] = toCr(gr, gg, gb);
+    }
+    const [zr, zg, zb] = light.night ? NIGHT_ZENITH : DAY_ZENITH;
+    const zenithY = toY(zr, zg, zb);
+    const zenithCb = toCb(zr, zg, zb);
+    const zenithCr = toCr(zr, zg, zb);
+    // Ray in odom for pixel (u, v): Rᵀ [(u − cx)/fx, (v − cy)/fy, 1] = dCol·u + dRow·v + d0.
+    const dColX = (r[0] as number) / fx;
+    const dColY = (r[1] as number) / fx;
+    const dColZ = (r[2] as number) / fx;
+    const dRowX = (r[3] as number) / fy;
+    const dRowY = (r[4] as number) / fy;
+    const dRowZ = (r[5] as number) / fy;
+    const d0X = (r[6] as number) - dColX * cx - dRowX * cy;
+    const d0Y = (r[7] as number) - dColY * cx - dRowY * cy;
+    const d0Z = (r[8] as number) - dColZ * cx - dRowZ * cy;
+    const { y: planeY, cb: planeCb, cr: planeCr } = this.image;
+    const depth = this.invDepth;
+    const hazeK = 1 / light.hazeHalfDistanceM;
+    const groundY = this.groundY;
+    const groundCb = this.groundCb;
+    const groundCr = this.groundCr;
+    const ground = groundSampler(town);
+    for (let row = 0; row < height; row++) {
+      const rx = d0X + dRowX * row;
+      const ry = d0Y + dRowY * row;
+      const rz = d0Z + dRowZ * row;
+      let index = row * width;
+      for (let col = 0; col < width; col++, index++) {
+        if ((depth[index] as number) !== 0) continue;
+        const dx = rx + dColX * col;
+        const dy = ry + dColY * col;
+        const dz = rz + dColZ * col;
+        // Every colour below is a convex blend of in-range colours scaled by exposure ≤ 1, so the
+        // values stay within [0, 255] and truncating with `| 0` after +0.5 rounds them.
+        if (dz < -1e-6) {
+          const t = -camZ / dz;
+          const material = ground.material(camX + t * dx, camY + t * dy);
+          // Haze by depth along the optical axis (t), cheaper than the true distance.
+          const haze = t * hazeK;
+          const w = haze / (1 + haze);
+          const v = 1 - w;
+          planeY[index] = (((groundY[material] as number) * v + hazeY * w) * exposure + 0.5) | 0;
+          planeCb[index] = (128.5 + ((groundCb[material] as number) * v + hazeCb * w - 128) * chromaGain) | 0;
+          planeCr[index] = (128.5 + ((groundCr[material] as number) * v + hazeCr * w - 128) * chromaGain) | 0;
+        } else {
+          const elevation = dz / Math.sqrt(dx * dx + dy * dy + dz * dz);
+          const w = elevation >= 0.4545 ? 1 : elevation * 2.2;
+          const v = 1 - w;
+          planeY[index] = ((hazeY * v + zenithY * w) * exposure + 0.5) | 0;
+          planeCb[index] = (128.5 + (hazeCb * v + zenithCb * w - 128) * chromaGain) | 0;
+          planeCr[index] = (128.5 + (hazeCr * v + zenithCr * w - 128) * chromaGain) | 0;
+        }
+      }
+    }
+  }
+}
+
+const DAY_HAZE: Rgb = [200, 212, 226];
+const DAY_ZENITH: Rgb = [86, 138, 214];
+const NIGHT_HAZE: Rgb = [40, 44, 60];
+const NIGHT_ZENITH: Rgb = [6, 8, 20];
+
+function hazeWeight(distance: number, halfDistance: number): number {
+  const h = distance / halfDistance;
+  return h / (1 + h);
+}
+
+function clampByte(v: number): number {
+  return v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+}
