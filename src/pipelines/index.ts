@@ -1,1 +1,2 @@
 export * from "./ingest/index.ts";
+export * from "./registry/index.ts";
