@@ -1,15 +1,15 @@
 /** The demo `npm start` serves: a clean and a faulty synthetic capture, generated and ingested once. */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { generateCapture } from "../pipelines/index.ts";
+import { FAULT_KINDS, type FaultKind, generateCapture } from "../pipelines/index.ts";
 import type { Strata } from "./strata.ts";
 
 export const DEMO_CAPTURES = [
-  { name: "demo-clean.mcap", seed: 7, faults: [] as string[], night: false },
+  { name: "demo-clean.mcap", seed: 7, faults: [] as FaultKind[], night: false },
   {
     name: "demo-faulty.mcap",
     seed: 8,
-    faults: ["calib-drift", "lidar-dropout", "camera-skew", "epoch0", "duplicates", "imu-bias", "gps-jump"],
+    faults: [...FAULT_KINDS],
     night: true,
   },
 ];
