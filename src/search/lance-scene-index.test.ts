@@ -1,0 +1,465 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StrataError } from "../core/index.ts";
+import { scenes } from "./builder.ts";
+import { type SceneGraph, parseGraphPattern, relationMatches } from "./graph.ts";
+import { LanceSceneIndex, type SceneIndex, openSceneIndex } from "./lance-scene-index.ts";
+import type { QueryPlan } from "./plan.ts";
+import type { SceneRow } from "./schema.ts";
+import { SegmentPredicate } from "./spatial.ts";
+import { seededRandom, syntheticSceneRows } from "./synthetic.ts";
+import { parseQuery } from "./text.ts";
+
+const AREA_M = 2000;
+const DIM = 16;
+
+function l2(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.fround(a[i] as number) - Math.fround(b[i] as number);
+    sum += d * d;
+  }
+  return Math.sqrt(sum);
+}
+
+function passes(row: SceneRow, plan: QueryPlan): boolean {
+  if (row.quarantined && !plan.includeQuarantined) return false;
+  for (const tag of plan.tags) if (!row.tags.includes(tag)) return false;
+  for (const p of plan.predicates) {
+    const value = (
+      p.field in row.features
+        ? (row.features as Record<string, unknown>)[p.field]
+        : (row as unknown as Record<string, unknown>)[p.field]
+    ) as number | bigint | string | null;
+    if (p.value === null) {
+      if ((value === null) !== (p.op === "=")) return false;
+      continue;
+    }
+    if (value === null) return false;
+    const v = value as number;
+    const ok =
+      p.op === "="
+        ? value === p.value
+        : p.op === "!="
+          ? value !== p.value
+          : p.op === "<"
+            ? v < (p.value as number)
+            : p.op === "<="
+              ? v <= (p.value as number)
+              : p.op === ">"
+                ? v > (p.value as number)
+                : v >= (p.value as number);
+    if (!ok) return false;
+  }
+  if (plan.within || plan.heading) {
+    const predicate = new SegmentPredicate(plan.within, plan.heading);
+    const t = row.trajectory as { xM: Float64Array; yM: Float64Array; headingRad: Float64Array };
+    let hit = false;
+    for (let i = 0; i < t.xM.length - 1 && !hit; i++) {
+      hit = predicate.test(
+        t.xM[i] as number,
+        t.yM[i] as number,
+        t.headingRad[i] as number,
+        t.xM[i + 1] as number,
+        t.yM[i + 1] as number,
+        t.headingRad[i + 1] as number,
+      );
+    }
+    if (!hit) return false;
+  }
+  return true;
+}
+
+function bruteNearest(
+  rows: SceneRow[],
+  plan: QueryPlan,
+  vector: ArrayLike<number>,
+  k: number,
+  exclude?: string,
+): string[] {
+  return rows
+    .filter((r) => r.sceneId !== exclude && passes(r, plan))
+    .map((r) => ({ id: r.sceneId, d: l2(r.vector, vector) }))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, k)
+    .map((r) => r.id);
+}
+
+const ids = (hits: { sceneId: string }[]): string[] => hits.map((h) => h.sceneId).sort();
+
+describe("LanceSceneIndex", () => {
+  let dir: string;
+  let index: SceneIndex;
+  let rows: SceneRow[];
+  let live: Map<string, SceneRow>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "strata-scene-index-"));
+    rows = syntheticSceneRows({
+      count: 3000,
+      seed: 5,
+      vectorDim: DIM,
+      areaM: AREA_M,
+      scenesPerCapture: 25,
+      quarantinedFraction: 0.1,
+    });
+    live = new Map(rows.map((r) => [r.sceneId, r]));
+    index = await openSceneIndex({ dir, vectorDim: DIM });
+    await index.upsert(rows.slice(0, 2000));
+    await index.upsert(rows.slice(2000));
+  });
+
+  afterAll(async () => {
+    await index.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("counts and returns stored scenes with typed columns", async () => {
+    expect(await index.count()).toBe(3000);
+    const source = rows[17] as SceneRow;
+    const got = await index.get(source.sceneId, { withVector: true });
+    expect(got?.startNs).toBe(source.startNs);
+    expect(typeof got?.startNs).toBe("bigint");
+    expect(got?.features).toEqual(source.features);
+    expect(got?.tags).toEqual(source.tags);
+    expect(Array.from(got?.vector ?? [])).toEqual(Array.from(source.vector, (v) => Math.fround(v)));
+  });
+
+  it("filters on metadata exactly as the reference filter does", async () => {
+    const queries = [
+      "speedMaxMps > 10 and tag:night",
+      "site = downtown and pedestrians >= 3 and minTtcS < 3",
+      "ateRmseM != null and accelMinMps2 < -4",
+      "minTtcS = null and tag:highway",
+      "rig = rig_b1 and startNs >= 1704200000000000000 and tag:rain",
+      "tag:hard_brake include:quarantined",
+      "cars = 0 and cyclists > 0",
+    ];
+    for (const text of queries) {
+      const plan = parseQuery(text);
+      const expected = rows
+        .filter((r) => passes(r, plan))
+        .map((r) => r.sceneId)
+        .sort();
+      expect(ids(await index.query(plan).toArray()), text).toEqual(expected);
+      expect(expected.length, `${text} should match something`).toBeGreaterThan(0);
+    }
+    expect(await index.scenes().tag("night").limit(7).toArray()).toHaveLength(7);
+  });
+
+  it("returns the true k nearest neighbours (vs brute force), with and without filters", async () => {
+    const rand = seededRandom(99);
+    for (let q = 0; q < 15; q++) {
+      const vector = Array.from({ length: DIM }, () => (rand() - 0.5) * 4);
+      const plan =
+        q % 3 === 0
+          ? scenes().near(vector, { k: 10 }).plan()
+          : scenes()
+              .where("speedMaxMps", ">", 8)
+              .tag(q % 2 ? "day" : "urban")
+              .near(vector, { k: 10 })
+              .plan();
+      const hits = await index.query(plan).toArray();
+      expect(hits.map((h) => h.sceneId)).toEqual(bruteNearest(rows, plan, vector, 10));
+      for (const h of hits) expect(h.distance).toBeCloseTo(l2(live.get(h.sceneId)?.vector ?? [], vector), 4);
+    }
+  });
+
+  it("finds scenes near a scene, excluding the scene itself", async () => {
+    const source = rows[42] as SceneRow;
+    const hits = await index.scenes().near(source.sceneId, { k: 5 }).toArray();
+    expect(hits.map((h) => h.sceneId)).toEqual(
+      bruteNearest(rows, scenes().near(source.sceneId).plan(), source.vector, 5, source.sceneId),
+    );
+    await expect(index.scenes().near("scene_missing").toArray()).rejects.toMatchObject({
+      code: "STRATA_E_NOT_FOUND",
+    });
+  });
+
+  it("combines spatial, heading, metadata and kNN predicates exactly, through the IN list and the post-filter", async () => {
+    const postFiltering = await openSceneIndex({ dir, maxInListIds: 5 });
+    try {
+      const rand = seededRandom(7);
+      let nonEmpty = 0;
+      for (let q = 0; q < 12; q++) {
+        let builder = scenes()
+          .within({ xM: (rand() - 0.5) * AREA_M, yM: (rand() - 0.5) * AREA_M, radiusM: 50 + rand() * 250 })
+          .where("speedMeanMps", ">", 3);
+        if (q % 2) builder = builder.heading(rand() * 360 - 180, 45);
+        const plan = builder.plan();
+        const expected = rows
+          .filter((r) => passes(r, plan))
+          .map((r) => r.sceneId)
+          .sort();
+        expect(ids(await index.query(plan).toArray())).toEqual(expected);
+        expect(ids(await postFiltering.query(plan).toArray())).toEqual(expected);
+        const near = builder.near(rows[0]?.vector ?? [], { k: 3 }).plan();
+        const nearest = bruteNearest(rows, near, rows[0]?.vector ?? [], 3);
+        expect((await index.query(near).toArray()).map((h) => h.sceneId)).toEqual(nearest);
+        expect((await postFiltering.query(near).toArray()).map((h) => h.sceneId)).toEqual(nearest);
+        if (expected.length > 0) nonEmpty++;
+      }
+      expect(nonEmpty).toBeGreaterThan(6);
+    } finally {
+      await postFiltering.close();
+    }
+  });
+
+  it("matches scene-graph patterns, alone and combined with other predicates", async () => {
+    const rand = seededRandom(3);
+    const classes = ["pedestrian", "car", "cyclist"];
+    const relations = [
+      "ahead_of",
+      "behind",
+      "left_of",
+      "right_of",
+      "crossing_path",
+      "approaching",
+      "following",
+      "within",
+    ] as const;
+    const graphs: SceneGraph[] = rows.slice(0, 600).map((row) => {
+      const agents = Array.from({ length: 1 + Math.floor(rand() * 4) }, (_, i) => ({
+        nodeId: `agent/${i}`,
+        kind: "agent" as const,
+        agentClass: classes[Math.floor(rand() * classes.length)] as string,
+        trackId: String(i),
+      }));
+      const nodes = [{ nodeId: "ego", kind: "ego" as const, agentClass: "ego", trackId: null }, ...agents];
+      return {
+        sceneId: row.sceneId,
+        captureId: row.captureId,
+        nodes,
+        relations: agents.map((agent) => {
+          const startNs = row.startNs + BigInt(Math.floor(rand() * 5e9));
+          return {
+            subjectNodeId: agent.nodeId,
+            relation: relations[Math.floor(rand() * relations.length)] as (typeof relations)[number],
+            objectNodeId: rand() < 0.8 ? "ego" : (agents[0]?.nodeId as string),
+            startNs,
+            endNs: startNs + BigInt(Math.floor(rand() * 6e9)),
+            minDistanceM: rand() * 30,
+          };
+        }),
+      };
+    });
+    await index.graphs.put(graphs);
+    expect(await index.graphs.get(graphs[3]?.sceneId as string)).toEqual(graphs[3]);
+    const reference = (patternText: string[]): Set<string> =>
+      new Set(
+        graphs
+          .filter((g) =>
+            patternText.every((text) => {
+              const pattern = parseGraphPattern(text);
+              const classOf = new Map(g.nodes.map((n) => [n.nodeId, n.agentClass]));
+              return g.relations.some((r) =>
+                relationMatches(
+                  pattern,
+                  classOf.get(r.subjectNodeId) as string,
+                  r,
+                  classOf.get(r.objectNodeId) as string,
+                ),
+              );
+            }),
+          )
+          .map((g) => g.sceneId),
+      );
+    const patterns = [
+      ["pedestrian crossing_path ego within 10m"],
+      ["car within_5m ego"],
+      ["* approaching ego for 3s"],
+      ["cyclist left_of *", "car ahead_of ego"],
+    ];
+    for (const p of patterns) {
+      const expected = reference(p);
+      expect(await index.graphs.match(p.map(parseGraphPattern))).toEqual(expected);
+      expect(expected.size, p.join(";")).toBeGreaterThan(0);
+      let builder = scenes().where("speedMaxMps", ">", 5);
+      for (const text of p) builder = builder.graph(text);
+      const plan = builder.plan();
+      expect(ids(await index.query(plan).toArray())).toEqual(
+        rows
+          .filter((r) => expected.has(r.sceneId) && passes(r, plan))
+          .map((r) => r.sceneId)
+          .sort(),
+      );
+    }
+    // Replacing a scene's graph drops its old relations.
+    const first = graphs[0] as SceneGraph;
+    await index.graphs.put([{ ...first, relations: [] }]);
+    expect((await index.graphs.get(first.sceneId))?.relations).toEqual([]);
+    await expect(
+      index.graphs.put([
+        {
+          ...first,
+          relations: [
+            { ...(graphs[1]?.relations[0] as SceneGraph["relations"][number]), subjectNodeId: "ghost" },
+          ],
+        },
+      ]),
+    ).rejects.toMatchObject({ code: "STRATA_E_USAGE" });
+  });
+
+  it("excludes quarantined scenes unless the plan includes them, and follows quarantine changes", async () => {
+    const quarantined = rows.filter((r) => r.quarantined);
+    expect(quarantined.length).toBeGreaterThan(0);
+    const all = await index.query(parseQuery("include:quarantined")).toArray();
+    const visible = await index.scenes().toArray();
+    expect(all).toHaveLength(3000);
+    expect(visible).toHaveLength(3000 - quarantined.length);
+    expect(visible.some((h) => h.quarantined)).toBe(false);
+    const target = quarantined[0] as SceneRow;
+    expect(await index.scenes().near(target.vector, { k: 1 }).toArray()).not.toContainEqual(
+      expect.objectContaining({ sceneId: target.sceneId }),
+    );
+    expect(
+      (await index.scenes().near(target.vector, { k: 1 }).includeQuarantined().toArray())[0]?.sceneId,
+    ).toBe(target.sceneId);
+    const clean = rows.find((r) => !r.quarantined) as SceneRow;
+    const changed = await index.setQuarantined(clean.captureId, true);
+    expect(changed).toBe(rows.filter((r) => r.captureId === clean.captureId).length);
+    expect((await index.scenes().where("captureId", "=", clean.captureId).toArray()).length).toBe(0);
+    await index.setQuarantined(clean.captureId, false);
+    expect((await index.scenes().where("captureId", "=", clean.captureId).toArray()).length).toBe(changed);
+  });
+
+  it("searches bring-your-own-model vectors by embedder name, with the other predicates", async () => {
+    const rand = seededRandom(17);
+    const subset = rows.filter((_, i) => i % 3 === 0);
+    const clip = new Map(subset.map((r) => [r.sceneId, Array.from({ length: 8 }, () => rand() - 0.5)]));
+    await index.attachVectors(
+      "clip",
+      [...clip].map(([sceneId, vector]) => ({ sceneId, vector })),
+    );
+    expect(await index.embedders()).toContain("clip");
+    const query = Array.from({ length: 8 }, () => rand() - 0.5);
+    const plan = scenes().tag("day").where("speedMaxMps", ">", 6).near(query, { k: 8, using: "clip" }).plan();
+    const expected = subset
+      .filter((r) => passes(r, plan))
+      .map((r) => ({ id: r.sceneId, d: l2(clip.get(r.sceneId) ?? [], query) }))
+      .sort((a, b) => a.d - b.d)
+      .slice(0, 8);
+    const hits = await index.query(plan).toArray();
+    expect(hits.map((h) => h.sceneId)).toEqual(expected.map((e) => e.id));
+    expect(hits[0]?.distance).toBeCloseTo(expected[0]?.d ?? -1, 4);
+    const bySceneId = await index
+      .scenes()
+      .near(subset[1]?.sceneId as string, { k: 3, using: "clip" })
+      .toArray();
+    expect(bySceneId.map((h) => h.sceneId)).not.toContain(subset[1]?.sceneId);
+    expect(bySceneId).toHaveLength(3);
+    await expect(index.scenes().near(query, { using: "dino" }).toArray()).rejects.toMatchObject({
+      code: "STRATA_E_NOT_FOUND",
+    });
+    await expect(
+      index.attachVectors("clip", [{ sceneId: subset[0]?.sceneId as string, vector: [1, 2, 3] }]),
+    ).rejects.toMatchObject({ code: "STRATA_E_USAGE" });
+    await expect(
+      index.attachVectors("clip", [{ sceneId: "scene_nope", vector: query }]),
+    ).rejects.toMatchObject({ code: "STRATA_E_NOT_FOUND" });
+  });
+
+  it("scores rarity as the mean distance to the k nearest other scenes", async () => {
+    const targets = rows.slice(100, 110).filter((r) => !r.quarantined);
+    const scores = await index.rarity(
+      targets.map((r) => r.sceneId),
+      { k: 5 },
+    );
+    const pool = rows.filter((r) => !r.quarantined);
+    const expected = targets
+      .map((t) => {
+        const d = pool
+          .filter((r) => r.sceneId !== t.sceneId)
+          .map((r) => l2(r.vector, t.vector))
+          .sort((a, b) => a - b)
+          .slice(0, 5);
+        return { sceneId: t.sceneId, rarity: d.reduce((a, b) => a + b, 0) / 5 };
+      })
+      .sort((a, b) => b.rarity - a.rarity);
+    expect(scores.map((s) => s.sceneId)).toEqual(expected.map((e) => e.sceneId));
+    scores.forEach((s, i) => expect(s.rarity).toBeCloseTo(expected[i]?.rarity ?? -1, 4));
+  });
+
+  it("explains which index filters first, with estimates that match the results", async () => {
+    const plan = parseQuery("within:(0, 0, 300m) and speedMaxMps > 5 and tag:urban near:scene_00000010 k:5");
+    const explained = await index.explain(plan);
+    expect(explained.steps.map((s) => s.stage)).toEqual(["spatial-grid", "scalar-filter", "vector-search"]);
+    const spatialOnly = await index
+      .query({ ...plan, near: undefined, predicates: [], tags: [], includeQuarantined: true })
+      .toArray();
+    expect(explained.steps[0]?.estimatedRows).toBe(spatialOnly.length);
+    const filtered = await index.query({ ...plan, near: undefined }).toArray();
+    expect(explained.steps[1]?.estimatedRows).toBe(filtered.length);
+    expect(explained.lancePlan).toContain("KNNVectorDistance");
+    expect(explained.query).toContain("within:(0, 0, 300m)");
+  });
+
+  it("replaces scenes on upsert, removes captures everywhere, and persists across reopen", async () => {
+    const target = rows[5] as SceneRow;
+    const moved: SceneRow = {
+      ...target,
+      features: { ...target.features, speedMaxMps: 99 },
+      trajectory: { xM: [5000, 5010], yM: [5000, 5000], headingRad: [0, 0] },
+    };
+    await index.upsert([moved]);
+    live.set(moved.sceneId, moved);
+    expect(await index.count()).toBe(3000);
+    expect((await index.get(moved.sceneId))?.features.speedMaxMps).toBe(99);
+    expect(
+      ids(await index.scenes().within({ xM: 5005, yM: 5001, radiusM: 2 }).includeQuarantined().toArray()),
+    ).toEqual([moved.sceneId]);
+
+    const captureId = (rows[2500] as SceneRow).captureId;
+    const inCapture = rows.filter((r) => r.captureId === captureId).map((r) => r.sceneId);
+    expect(await index.deleteByCapture(captureId)).toBe(inCapture.length);
+    expect(await index.count()).toBe(3000 - inCapture.length);
+    const whole = scenes()
+      .within({ xM: 0, yM: 0, radiusM: 2 * AREA_M })
+      .includeQuarantined();
+    const everywhere = await index.query(whole.plan()).toArray();
+    expect(everywhere.some((h) => inCapture.includes(h.sceneId))).toBe(false);
+
+    await index.close();
+    index = await openSceneIndex({ dir });
+    expect(index.vectorDim).toBe(DIM);
+    expect(await index.count()).toBe(3000 - inCapture.length);
+    expect(ids(await index.query(whole.plan()).toArray())).toEqual(ids(everywhere));
+    expect((await index.spatialStats()).scenes).toBe(3000 - inCapture.length);
+    await expect(openSceneIndex({ dir, vectorDim: DIM + 1 })).rejects.toBeInstanceOf(StrataError);
+  });
+
+  it("rejects malformed rows before writing anything", async () => {
+    const good = rows[0] as SceneRow;
+    await expect(index.upsert([{ ...good, sceneId: "bad_vector", vector: [1, 2] }])).rejects.toMatchObject({
+      code: "STRATA_E_USAGE",
+    });
+    await expect(
+      index.upsert([
+        { ...good, sceneId: "bad_traj", trajectory: { xM: [0, Number.NaN], yM: [0, 0], headingRad: [0, 0] } },
+      ]),
+    ).rejects.toMatchObject({ code: "STRATA_E_USAGE" });
+    expect(await index.get("bad_vector")).toBeUndefined();
+    expect(await index.get("bad_traj")).toBeUndefined();
+  });
+
+  it("keeps recall with an approximate vector index", async () => {
+    const report = await index.createIndexes({ vectorIndex: "ivf_pq", numPartitions: 8 });
+    expect(report.vectorIndex).toBe("ivf_pq");
+    expect(index instanceof LanceSceneIndex).toBe(true);
+    const rand = seededRandom(123);
+    let found = 0;
+    const current = [...live.values()].filter((r) => r.captureId !== (rows[2500] as SceneRow).captureId);
+    for (let q = 0; q < 10; q++) {
+      const vector = (current[Math.floor(rand() * current.length)] as SceneRow).vector;
+      const plan = scenes().where("speedMaxMps", ">", 5).near(vector, { k: 10 }).plan();
+      const truth = new Set(bruteNearest(current, plan, vector, 10));
+      for (const h of await index.query(plan).toArray()) if (truth.has(h.sceneId)) found++;
+    }
+    expect(found / 100).toBeGreaterThanOrEqual(0.9);
+    const explained = await index.explain(parseQuery("speedMaxMps > 5 near:scene_00000010"));
+    expect(explained.steps.at(-1)?.index).toMatch(/IVF_PQ/);
+    expect(explained.lancePlan).toMatch(/ScalarIndexQuery|speedMaxMps_idx/);
+  });
+});

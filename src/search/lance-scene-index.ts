@@ -1,0 +1,976 @@
+/**
+ * SceneIndex over embedded LanceDB (a directory, by default $STRATA_HOME/search), plus the in-memory
+ * trajectory grid of spatial.ts.
+ *
+ * Tables:
+ *   scenes                  one row per scene: ids, times, site/rig, quarantine flag, tags, typed feature
+ *                           columns, representative pose, built-in embedding `vector`
+ *   scene_trajectories      per scene the trajectory samples as list<float64> columns (feeds the grid)
+ *   scene_graph_nodes/…relations   the scene graphs (lance-graph-store.ts)
+ *   vectors_<embedder>      bring-your-own-model vectors: sceneId, captureId, vector
+ *
+ * Execution of a plan: the in-memory steps first (spatial grid, then graph patterns restricted to the
+ * spatial candidates), then one LanceDB query with the metadata filter as a prefilter (scalar indexes) and
+ * the candidates as `sceneId IN (…)` when there are few; with many, candidates are applied after LanceDB.
+ * `near` is a LanceDB vector search with that prefilter.
+ */
+import path from "node:path";
+import * as lancedb from "@lancedb/lancedb";
+import { Index, type Table, type VectorQuery } from "@lancedb/lancedb";
+import type * as arrow from "apache-arrow";
+import { StrataError } from "../core/index.ts";
+import {
+  RECORD_COLUMNS,
+  hitsFromBatch,
+  scenesSchema,
+  scenesTable,
+  tableFromColumns,
+  trajectoriesSchema,
+  trajectoriesTable,
+  utf8Data,
+  vectorData,
+  vectorDimOf,
+  vectorsSchema,
+} from "./arrow-rows.ts";
+import { SceneQuery, type SceneQueryExecutor } from "./builder.ts";
+import type { ExplainResult, ExplainStep } from "./explain.ts";
+import { formatGraphPattern, type SceneGraphStore } from "./graph.ts";
+import { LanceSceneGraphStore, openOrCreateTable } from "./lance-graph-store.ts";
+import {
+  type NearClause,
+  type QueryPlan,
+  formatQuery,
+  isValidEmbedderName,
+  isValidTag,
+  validatePlan,
+} from "./plan.ts";
+import { FEATURE_NAMES, type FeatureName, type SceneHit, type SceneRecord, type SceneRow } from "./schema.ts";
+import { type GridStats, TrajectoryGrid } from "./spatial.ts";
+import { abbreviateSql, sqlInList, sqlSceneFilter, sqlString } from "./sql.ts";
+
+export const SCENES_TABLE = "scenes";
+export const TRAJECTORIES_TABLE = "scene_trajectories";
+export const EMBEDDER_TABLE_PREFIX = "vectors_";
+
+export type DistanceType = "l2" | "cosine";
+export type VectorIndexKind = "ivf_pq" | "ivf_hnsw_sq" | "ivf_flat" | "none";
+
+/** Search-time knobs of the approximate vector index. */
+export interface VectorSearchTuning {
+  /** IVF partitions probed per query. Default 20. */
+  nprobes: number;
+  /** Re-rank `refineFactor × k` candidates with exact distances (PQ/SQ indexes). Default 4. */
+  refineFactor: number;
+  /** HNSW search beam (IVF_HNSW_* indexes); LanceDB's default (1.5 × k) when unset. */
+  ef?: number;
+}
+
+export interface SceneIndexOptions {
+  /** Directory of the LanceDB tables, e.g. `searchDir(strataHome)`. */
+  dir: string;
+  /** Length of the built-in embedding. Fixed when the index is created; default 32. */
+  vectorDim?: number;
+  /** Metric of every vector set in this index. Default "l2". */
+  distanceType?: DistanceType;
+  /** Cell size of the trajectory grid (m). Default 64. */
+  spatialCellSizeM?: number;
+  /** Spatial/graph candidate sets up to this size go into LanceDB as `sceneId IN (…)`; larger ones are
+   * applied after LanceDB. Default 2000. */
+  maxInListIds?: number;
+  tuning?: Partial<VectorSearchTuning>;
+}
+
+export interface CreateIndexesOptions {
+  /** "auto" (default): IVF_PQ from 5,000 rows, none below (exact search is fast there). */
+  vectorIndex?: VectorIndexKind | "auto";
+  /** IVF partitions; default √rows. */
+  numPartitions?: number;
+  /** PQ sub-vectors; default dim / 4. */
+  numSubVectors?: number;
+  /** Feature columns to give a BTree index; default all declared features. */
+  features?: readonly FeatureName[];
+}
+
+export interface IndexReport {
+  vectorIndex: VectorIndexKind;
+  scalarIndexes: string[];
+  seconds: number;
+}
+
+export interface RarityOptions {
+  /** Neighbours per scene. Default 10. */
+  k?: number;
+  /** Score against (and score) quarantined scenes too. Default false. */
+  includeQuarantined?: boolean;
+  /** Use a bring-your-own-model vector set instead of the built-in embedding. */
+  embedder?: string;
+  /** Vector searches in flight at once. Default 4. */
+  concurrency?: number;
+}
+
+export interface RarityScore {
+  sceneId: string;
+  /** Mean distance to the k nearest other scenes in embedding space; higher is rarer. */
+  rarity: number;
+}
+
+export interface AttachedVector {
+  sceneId: string;
+  vector: ArrayLike<number>;
+}
+
+/** Results of a query: iterate lazily, or collect. */
+export interface SceneResults extends AsyncIterable<SceneHit> {
+  toArray(): Promise<SceneHit[]>;
+}
+
+/** The search part's one interface: scenes in, scenes out. */
+export interface SceneIndex extends SceneQueryExecutor {
+  readonly vectorDim: number;
+  /** Inserts or replaces scenes (by sceneId), with their trajectories. */
+  upsert(rows: readonly SceneRow[]): Promise<void>;
+  /** Removes every scene, trajectory, graph and attached vector of a capture; returns the scenes removed. */
+  deleteByCapture(captureId: string): Promise<number>;
+  /** Sets the quarantine flag of every scene of a capture; returns the scenes changed. */
+  setQuarantined(captureId: string, quarantined: boolean): Promise<number>;
+  query(plan: QueryPlan): SceneResults;
+  /** A query builder bound to this index. */
+  scenes(): SceneQuery;
+  explain(plan: QueryPlan): Promise<ExplainResult>;
+  get(sceneId: string, options?: { withVector?: boolean }): Promise<SceneRecord | undefined>;
+  count(): Promise<number>;
+  /** Bring your own model: vectors for existing scenes in a named set (one dimension per set). */
+  attachVectors(embedderName: string, vectors: readonly AttachedVector[]): Promise<void>;
+  embedders(): Promise<string[]>;
+  readonly graphs: SceneGraphStore;
+  /** Distance to the k nearest neighbours in embedding space, highest first. */
+  rarity(target: readonly string[] | "all", options?: RarityOptions): Promise<RarityScore[]>;
+  createIndexes(options?: CreateIndexesOptions): Promise<IndexReport>;
+  /** Compacts the tables and folds new rows into their indexes. */
+  optimize(): Promise<void>;
+  spatialStats(): Promise<GridStats>;
+  close(): Promise<void>;
+}
+
+/** Where the embedded index lives under $STRATA_HOME. */
+export function searchDir(strataHome: string): string {
+  return path.join(strataHome, "search");
+}
+
+function notFound(detail: string): StrataError {
+  return new StrataError("STRATA_E_NOT_FOUND", detail);
+}
+
+function usage(detail: string): StrataError {
+  return new StrataError("STRATA_E_USAGE", detail);
+}
+
+async function lanceCall<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof StrataError) throw error;
+    throw new StrataError(
+      "STRATA_E_INTERNAL",
+      `search index: ${what}: ${error instanceof Error ? error.message : String(error)}`,
+      {},
+      { cause: error },
+    );
+  }
+}
+
+/** A list<float64> column of a batch, as a per-row typed-array view. */
+function listColumn(batch: arrow.RecordBatch, name: string): (row: number) => Float64Array {
+  const column = batch.getChild(name);
+  const data = column?.data[0];
+  const child = data?.children[0];
+  if (!column || column.data.length !== 1 || !data || !child)
+    throw new Error(`internal: bad list column ${name}`);
+  const offsets = data.valueOffsets as Int32Array;
+  const values = child.values as Float64Array;
+  return (row) =>
+    values.subarray(
+      (offsets[data.offset + row] as number) + child.offset,
+      (offsets[data.offset + row + 1] as number) + child.offset,
+    );
+}
+
+export class LanceSceneIndex implements SceneIndex {
+  readonly vectorDim: number;
+  readonly graphs: LanceSceneGraphStore;
+  readonly #db: lancedb.Connection;
+  readonly #scenes: Table;
+  readonly #trajectories: Table;
+  readonly #distanceType: DistanceType;
+  readonly #cellSizeM: number;
+  readonly #maxInListIds: number;
+  readonly #tuning: VectorSearchTuning;
+  readonly #embedderTables = new Map<string, Table>();
+  #vectorIndex: VectorIndexKind = "none";
+  #grid: TrajectoryGrid | undefined;
+  #gridLoading: Promise<TrajectoryGrid> | undefined;
+  #lock: Promise<unknown> = Promise.resolve();
+
+  private constructor(init: {
+    db: lancedb.Connection;
+    scenes: Table;
+    trajectories: Table;
+    graphs: LanceSceneGraphStore;
+    vectorDim: number;
+    options: SceneIndexOptions;
+  }) {
+    this.#db = init.db;
+    this.#scenes = init.scenes;
+    this.#trajectories = init.trajectories;
+    this.graphs = init.graphs;
+    this.vectorDim = init.vectorDim;
+    this.#distanceType = init.options.distanceType ?? "l2";
+    this.#cellSizeM = init.options.spatialCellSizeM ?? 64;
+    this.#maxInListIds = init.options.maxInListIds ?? 2000;
+    this.#tuning = { nprobes: 20, refineFactor: 4, ...init.options.tuning };
+  }
+
+  static async open(options: SceneIndexOptions): Promise<LanceSceneIndex> {
+    return lanceCall(`opening ${options.dir}`, async () => {
+      const db = await lancedb.connect(options.dir);
+      const names = await db.tableNames();
+      let scenes: Table;
+      let vectorDim = options.vectorDim ?? 32;
+      if (names.includes(SCENES_TABLE)) {
+        scenes = await db.openTable(SCENES_TABLE);
+        const existing = vectorDimOf((await scenes.schema()) as unknown as arrow.Schema);
+        if (existing === undefined)
+          throw new StrataError("STRATA_E_INTERNAL", `${options.dir}: scenes table has no vector column`);
+        if (options.vectorDim !== undefined && options.vectorDim !== existing) {
+          throw usage(
+            `the scene index at ${options.dir} holds ${existing}-d vectors, not ${options.vectorDim}-d`,
+          );
+        }
+        vectorDim = existing;
+      } else {
+        if (!Number.isInteger(vectorDim) || vectorDim < 1)
+          throw usage(`vectorDim must be a positive integer, got ${vectorDim}`);
+        scenes = await db.createEmptyTable(SCENES_TABLE, scenesSchema(vectorDim), { existOk: true });
+      }
+      const trajectories = await openOrCreateTable(db, TRAJECTORIES_TABLE, trajectoriesSchema());
+      const graphs = await LanceSceneGraphStore.open(db, { maxInListIds: options.maxInListIds ?? 2000 });
+      const index = new LanceSceneIndex({ db, scenes, trajectories, graphs, vectorDim, options });
+      await index.#refreshIndexInfo();
+      return index;
+    });
+  }
+
+  async #refreshIndexInfo(): Promise<void> {
+    const indices = await this.#scenes.listIndices();
+    const vectorIndex = indices.find((i) => i.columns.includes("vector"));
+    const type = vectorIndex?.indexType.toUpperCase() ?? "";
+    this.#vectorIndex = !vectorIndex
+      ? "none"
+      : type.includes("HNSW")
+        ? "ivf_hnsw_sq"
+        : type.includes("PQ")
+          ? "ivf_pq"
+          : "ivf_flat";
+  }
+
+  /** Runs `fn` after every earlier write (writes and grid loading are serialised). */
+  #locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn);
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+
+  #toDistance = (raw: number): number => (this.#distanceType === "l2" ? Math.sqrt(Math.max(0, raw)) : raw);
+
+  scenes(): SceneQuery {
+    return new SceneQuery(this);
+  }
+
+  // ---- writes ------------------------------------------------------------------------------------
+
+  async upsert(rows: readonly SceneRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const seen = new Set<string>();
+    for (const row of rows) {
+      if (!row.sceneId || !row.captureId) throw usage("a scene needs a sceneId and a captureId");
+      if (seen.has(row.sceneId)) throw usage(`scene ${row.sceneId} appears twice in one upsert`);
+      seen.add(row.sceneId);
+      if (row.endNs < row.startNs) throw usage(`scene ${row.sceneId} ends before it starts`);
+      for (const tag of row.tags)
+        if (!isValidTag(tag)) throw usage(`scene ${row.sceneId}: "${tag}" is not a valid tag`);
+      for (const name of FEATURE_NAMES) {
+        const v = (row.features as Record<string, number | null | undefined>)[name];
+        if (v === undefined)
+          throw usage(`scene ${row.sceneId}: feature ${name} is missing (use null for "not measured")`);
+      }
+    }
+    const trajectories = rows.map((row) => {
+      const t = row.trajectory;
+      return t && t.xM.length > 0
+        ? { sceneId: row.sceneId, captureId: row.captureId, xM: t.xM, yM: t.yM, headingRad: t.headingRad }
+        : {
+            sceneId: row.sceneId,
+            captureId: row.captureId,
+            xM: [row.xM],
+            yM: [row.yM],
+            headingRad: [row.headingRad],
+          };
+    });
+    // Validate every trajectory before writing anything.
+    const probe = new TrajectoryGrid(this.#cellSizeM);
+    for (const t of trajectories) {
+      try {
+        probe.add(t.sceneId, t.captureId, t);
+      } catch (error) {
+        throw usage(error instanceof Error ? error.message : String(error));
+      }
+    }
+    let scenes: arrow.Table;
+    try {
+      scenes = scenesTable(rows, this.vectorDim);
+    } catch (error) {
+      if (error instanceof RangeError) throw usage(error.message);
+      throw error;
+    }
+    const trajectoryTable = trajectoriesTable(trajectories);
+    await this.#locked(() =>
+      lanceCall("upsert", async () => {
+        await mergeBySceneId(this.#scenes, scenes);
+        await mergeBySceneId(this.#trajectories, trajectoryTable);
+        if (this.#grid) for (const t of trajectories) this.#grid.add(t.sceneId, t.captureId, t);
+      }),
+    );
+  }
+
+  async deleteByCapture(captureId: string): Promise<number> {
+    const where = `captureId = ${sqlString(captureId)}`;
+    return this.#locked(() =>
+      lanceCall("deleteByCapture", async () => {
+        const count = await this.#scenes.countRows(where);
+        await this.#scenes.delete(where);
+        await this.#trajectories.delete(where);
+        await this.graphs.deleteByCapture(captureId);
+        for (const name of await this.embedders()) await (await this.#embedderTable(name)).delete(where);
+        this.#grid?.removeCapture(captureId);
+        return count;
+      }),
+    );
+  }
+
+  async setQuarantined(captureId: string, quarantined: boolean): Promise<number> {
+    return this.#locked(() =>
+      lanceCall("setQuarantined", async () => {
+        const result = await this.#scenes.update({
+          where: `captureId = ${sqlString(captureId)}`,
+          values: { quarantined },
+        });
+        return result.rowsUpdated;
+      }),
+    );
+  }
+
+  async attachVectors(embedderName: string, vectors: readonly AttachedVector[]): Promise<void> {
+    if (!isValidEmbedderName(embedderName)) {
+      throw usage(
+        `"${embedderName}" is not an embedder name (lowercase letters, digits and _, starting with a letter)`,
+      );
+    }
+    if (vectors.length === 0) return;
+    const ids = vectors.map((v) => v.sceneId);
+    if (new Set(ids).size !== ids.length) throw usage("a scene appears twice in one attachVectors call");
+    const captureOf = new Map<string, string>();
+    for (let i = 0; i < ids.length; i += 1000) {
+      const part = ids.slice(i, i + 1000);
+      const rows = await this.#scenes
+        .query()
+        .where(sqlInList("sceneId", part))
+        .select(["sceneId", "captureId"])
+        .toArray();
+      for (const r of rows) captureOf.set(String(r.sceneId), String(r.captureId));
+    }
+    const missing = ids.filter((id) => !captureOf.has(id));
+    if (missing.length > 0)
+      throw notFound(
+        `no scene ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""} in the index`,
+      );
+    await this.#locked(() =>
+      lanceCall("attachVectors", async () => {
+        const existing = await this.#embedderTable(embedderName, false);
+        const dim = existing
+          ? (vectorDimOf((await existing.schema()) as unknown as arrow.Schema) ?? 0)
+          : (vectors[0]?.vector.length ?? 0);
+        let data: arrow.Table;
+        try {
+          data = tableFromColumns(vectorsSchema(dim), vectors.length, {
+            sceneId: utf8Data(ids),
+            captureId: utf8Data(ids.map((id) => captureOf.get(id) as string)),
+            vector: vectorData(
+              dim,
+              vectors.map((v) => v.vector),
+              (i) => `${embedderName} vector of ${ids[i]}`,
+            ),
+          });
+        } catch (error) {
+          if (error instanceof RangeError) throw usage(error.message);
+          throw error;
+        }
+        if (existing) {
+          await mergeBySceneId(existing, data);
+        } else {
+          const table = await this.#db.createTable(`${EMBEDDER_TABLE_PREFIX}${embedderName}`, data, {
+            existOk: false,
+          });
+          this.#embedderTables.set(embedderName, table);
+        }
+      }),
+    );
+  }
+
+  async embedders(): Promise<string[]> {
+    const names = await this.#db.tableNames();
+    return names
+      .filter((n) => n.startsWith(EMBEDDER_TABLE_PREFIX))
+      .map((n) => n.slice(EMBEDDER_TABLE_PREFIX.length));
+  }
+
+  async #embedderTable(name: string, required?: true): Promise<Table>;
+  async #embedderTable(name: string, required: false): Promise<Table | undefined>;
+  async #embedderTable(name: string, required = true): Promise<Table | undefined> {
+    const cached = this.#embedderTables.get(name);
+    if (cached) return cached;
+    const tableName = `${EMBEDDER_TABLE_PREFIX}${name}`;
+    if (!(await this.#db.tableNames()).includes(tableName)) {
+      if (!required) return undefined;
+      throw notFound(
+        `no vectors attached for embedder "${name}" (attach them with attachVectors / \`strata scenes attach-vectors\`)`,
+      );
+    }
+    const table = await this.#db.openTable(tableName);
+    this.#embedderTables.set(name, table);
+    return table;
+  }
+
+  // ---- spatial grid ------------------------------------------------------------------------------
+
+  /** The trajectory grid, loaded from `scene_trajectories` on first use. */
+  #ensureGrid(): Promise<TrajectoryGrid> {
+    if (this.#grid) return Promise.resolve(this.#grid);
+    this.#gridLoading ??= this.#locked(() =>
+      lanceCall("loading the trajectory grid", async () => {
+        const grid = new TrajectoryGrid(this.#cellSizeM);
+        const query = this.#trajectories.query().select(["sceneId", "captureId", "xM", "yM", "headingRad"]);
+        for await (const batch of query) {
+          const sceneId = batch.getChild("sceneId");
+          const captureId = batch.getChild("captureId");
+          const xM = listColumn(batch, "xM");
+          const yM = listColumn(batch, "yM");
+          const headingRad = listColumn(batch, "headingRad");
+          for (let i = 0; i < batch.numRows; i++) {
+            grid.add(sceneId?.get(i) as string, captureId?.get(i) as string, {
+              xM: xM(i),
+              yM: yM(i),
+              headingRad: headingRad(i),
+            });
+          }
+        }
+        this.#grid = grid;
+        return grid;
+      }),
+    );
+    return this.#gridLoading;
+  }
+
+  async spatialStats(): Promise<GridStats> {
+    return (await this.#ensureGrid()).stats();
+  }
+
+  // ---- reads -------------------------------------------------------------------------------------
+
+  async count(): Promise<number> {
+    return lanceCall("count", () => this.#scenes.countRows());
+  }
+
+  async get(sceneId: string, options: { withVector?: boolean } = {}): Promise<SceneRecord | undefined> {
+    const columns = options.withVector ? [...RECORD_COLUMNS, "vector"] : [...RECORD_COLUMNS];
+    const result = await lanceCall("get", () =>
+      this.#scenes
+        .query()
+        .where(`sceneId = ${sqlString(sceneId)}`)
+        .select(columns)
+        .limit(1)
+        .toArrow(),
+    );
+    for (const batch of result.batches) {
+      const [hit] = hitsFromBatch(batch, {
+        withVector: options.withVector === true,
+        toDistance: this.#toDistance,
+      });
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  query(plan: QueryPlan): SceneResults {
+    validatePlan(plan);
+    const run = () => this.#execute(plan);
+    return {
+      [Symbol.asyncIterator]: () => run()[Symbol.asyncIterator](),
+      toArray: async () => {
+        const out: SceneHit[] = [];
+        for await (const hit of run()) out.push(hit);
+        return out;
+      },
+    };
+  }
+
+  /** Spatial and graph candidates (undefined: no such predicate). */
+  async #candidates(plan: QueryPlan): Promise<Set<string> | undefined> {
+    let candidates: Set<string> | undefined;
+    if (plan.within || plan.heading) {
+      const grid = await this.#ensureGrid();
+      candidates = new Set(grid.query(plan.within, plan.heading));
+    }
+    if (plan.graph.length > 0 && (!candidates || candidates.size > 0)) {
+      candidates = await lanceCall("graph match", () =>
+        this.graphs.match(plan.graph, candidates ? { sceneIds: candidates } : {}),
+      );
+    }
+    return candidates;
+  }
+
+  async *#execute(plan: QueryPlan): AsyncGenerator<SceneHit> {
+    const candidates = await this.#candidates(plan);
+    if (candidates && candidates.size === 0) return;
+    const pushIn = candidates !== undefined && candidates.size <= this.#maxInListIds;
+    const extra = pushIn ? [sqlInList("sceneId", candidates)] : [];
+    const postFilter = candidates && !pushIn ? candidates : undefined;
+    if (plan.near) {
+      const hits = plan.near.embedder
+        ? await this.#nearestAttached(plan, plan.near, extra, postFilter)
+        : await this.#nearestBuiltIn(plan, plan.near, extra, postFilter);
+      yield* hits;
+      return;
+    }
+    const where = sqlSceneFilter(plan, extra);
+    let query = this.#scenes.query().select([...RECORD_COLUMNS]);
+    if (where) query = query.where(where);
+    if (plan.limit !== undefined && !postFilter) query = query.limit(plan.limit);
+    let emitted = 0;
+    const batches = query[Symbol.asyncIterator]();
+    while (true) {
+      const next = await lanceCall("query", () => batches.next());
+      if (next.done) return;
+      for (const hit of hitsFromBatch(next.value, { withVector: false, toDistance: this.#toDistance })) {
+        if (postFilter && !postFilter.has(hit.sceneId)) continue;
+        yield hit;
+        emitted++;
+        if (plan.limit !== undefined && emitted >= plan.limit) return;
+      }
+    }
+  }
+
+  async #targetVector(near: NearClause): Promise<Float32Array | number[]> {
+    if (near.target.kind === "vector") return near.target.vector;
+    const sceneId = near.target.sceneId;
+    if (near.embedder) {
+      const table = await this.#embedderTable(near.embedder);
+      const rows = await table
+        .query()
+        .where(`sceneId = ${sqlString(sceneId)}`)
+        .select(["vector"])
+        .limit(1)
+        .toArray();
+      const vector = rows[0]?.vector as ArrayLike<number> | undefined;
+      if (!vector) throw notFound(`scene ${sceneId} has no "${near.embedder}" vector`);
+      return Float32Array.from(vector);
+    }
+    const scene = await this.get(sceneId, { withVector: true });
+    if (!scene?.vector) throw notFound(`no scene ${sceneId} in the index`);
+    return scene.vector;
+  }
+
+  #vectorSearch(
+    table: Table,
+    vector: Float32Array | number[],
+    limit: number,
+    where: string | undefined,
+    columns: readonly string[],
+  ): VectorQuery {
+    let query = table
+      .vectorSearch(vector)
+      .distanceType(this.#distanceType)
+      .limit(limit)
+      .select([...columns, "_distance"]);
+    if (this.#vectorIndex !== "none") {
+      query = query.nprobes(this.#tuning.nprobes).refineFactor(this.#tuning.refineFactor);
+      if (this.#tuning.ef !== undefined) query = query.ef(this.#tuning.ef);
+    }
+    return where ? query.where(where) : query;
+  }
+
+  async #nearestBuiltIn(
+    plan: QueryPlan,
+    near: NearClause,
+    extra: string[],
+    postFilter: Set<string> | undefined,
+  ): Promise<SceneHit[]> {
+    const k = Math.min(near.k, plan.limit ?? near.k);
+    const vector = await this.#targetVector(near);
+    if (vector.length !== this.vectorDim)
+      throw usage(`near: the vector has ${vector.length} values, the index takes ${this.vectorDim}`);
+    const exclude = near.target.kind === "scene" ? [`sceneId <> ${sqlString(near.target.sceneId)}`] : [];
+    const where = sqlSceneFilter(plan, [...extra, ...exclude]);
+    let fetch = k;
+    if (postFilter)
+      fetch = k * Math.max(4, Math.ceil((await this.#scenes.countRows()) / Math.max(1, postFilter.size)));
+    while (true) {
+      const result = await lanceCall("vector search", () =>
+        this.#vectorSearch(this.#scenes, vector, fetch, where, RECORD_COLUMNS).toArrow(),
+      );
+      const hits = result.batches.flatMap((b) =>
+        hitsFromBatch(b, { withVector: false, toDistance: this.#toDistance }),
+      );
+      const kept = postFilter ? hits.filter((h) => postFilter.has(h.sceneId)) : hits;
+      if (kept.length >= k || hits.length < fetch) return kept.slice(0, k);
+      fetch *= 4;
+    }
+  }
+
+  async #nearestAttached(
+    plan: QueryPlan,
+    near: NearClause,
+    extra: string[],
+    postFilter: Set<string> | undefined,
+  ): Promise<SceneHit[]> {
+    const embedder = near.embedder as string;
+    const table = await this.#embedderTable(embedder);
+    const dim = vectorDimOf((await table.schema()) as unknown as arrow.Schema);
+    const k = Math.min(near.k, plan.limit ?? near.k);
+    const vector = await this.#targetVector(near);
+    if (vector.length !== dim)
+      throw usage(`near: the vector has ${vector.length} values, "${embedder}" vectors have ${dim}`);
+    const vectorWhere = [
+      ...(near.target.kind === "scene" ? [`sceneId <> ${sqlString(near.target.sceneId)}`] : []),
+      ...extra,
+    ];
+    let fetch = k * 4;
+    while (true) {
+      const found = await lanceCall("vector search", () =>
+        this.#vectorSearch(
+          table,
+          vector,
+          fetch,
+          vectorWhere.length > 0 ? vectorWhere.join(" AND ") : undefined,
+          ["sceneId"],
+        ).toArray(),
+      );
+      const ordered = found
+        .map((r) => ({ sceneId: String(r.sceneId), distance: this.#toDistance(Number(r._distance)) }))
+        .filter((r) => !postFilter || postFilter.has(r.sceneId));
+      const byId = new Map<string, SceneHit>();
+      for (let i = 0; i < ordered.length; i += 1000) {
+        const ids = ordered.slice(i, i + 1000).map((r) => r.sceneId);
+        const where = sqlSceneFilter(plan, [sqlInList("sceneId", ids)]);
+        const rows = await lanceCall("query", () =>
+          this.#scenes
+            .query()
+            .where(where as string)
+            .select([...RECORD_COLUMNS])
+            .toArrow(),
+        );
+        for (const b of rows.batches) {
+          for (const hit of hitsFromBatch(b, { withVector: false, toDistance: this.#toDistance }))
+            byId.set(hit.sceneId, hit);
+        }
+      }
+      const kept: SceneHit[] = [];
+      for (const r of ordered) {
+        const hit = byId.get(r.sceneId);
+        if (hit) kept.push({ ...hit, distance: r.distance });
+      }
+      if (kept.length >= k || found.length < fetch) return kept.slice(0, k);
+      fetch *= 4;
+    }
+  }
+
+  // ---- explain -----------------------------------------------------------------------------------
+
+  async explain(plan: QueryPlan): Promise<ExplainResult> {
+    validatePlan(plan);
+    const totalRows = await this.count();
+    const indices = await this.#scenes.listIndices();
+    const indexOf = new Map(indices.flatMap((i) => i.columns.map((c) => [c, i.indexType] as const)));
+    const steps: ExplainStep[] = [];
+    let candidates: Set<string> | undefined;
+    if (plan.within || plan.heading) {
+      const grid = await this.#ensureGrid();
+      const ids = grid.query(plan.within, plan.heading);
+      const stats = grid.stats();
+      const region = plan.within
+        ? plan.within.kind === "circle"
+          ? `trajectory within ${plan.within.radiusM} m of (${plan.within.xM}, ${plan.within.yM})`
+          : `trajectory through a ${plan.within.verticesM.length}-vertex polygon`
+        : "trajectory anywhere";
+      steps.push({
+        stage: "spatial-grid",
+        predicate: plan.heading
+          ? `${region}, yaw ${plan.heading.centerDeg}°±${plan.heading.toleranceDeg}°`
+          : region,
+        index: `trajectory grid (${this.#cellSizeM} m cells, ${stats.samples} samples, in memory)${plan.within ? "" : ": full scan"}`,
+        matchingAlone: ids.length,
+        estimatedRows: ids.length,
+      });
+      candidates = new Set(ids);
+    }
+    if (plan.graph.length > 0) {
+      const alone = await this.graphs.match(plan.graph);
+      const combined = candidates ? new Set([...alone].filter((id) => candidates?.has(id))) : alone;
+      steps.push({
+        stage: "scene-graph",
+        predicate: plan.graph.map(formatGraphPattern).join("; "),
+        index: "scene_graph_relations: Bitmap(relation, subjectClass, objectClass)",
+        matchingAlone: alone.size,
+        estimatedRows: combined.size,
+      });
+      candidates = combined;
+    }
+    const pushIn = candidates !== undefined && candidates.size <= this.#maxInListIds;
+    const extra = pushIn && candidates ? [sqlInList("sceneId", candidates)] : [];
+    const metadataWhere = sqlSceneFilter(plan);
+    let rowsAfter = candidates?.size ?? totalRows;
+    if (metadataWhere) {
+      const alone = await this.#scenes.countRows(metadataWhere);
+      const combinedWhere = sqlSceneFilter(plan, extra) as string;
+      const after =
+        candidates === undefined
+          ? alone
+          : pushIn
+            ? await this.#scenes.countRows(combinedWhere)
+            : Math.round((alone * candidates.size) / Math.max(1, totalRows));
+      const columns = [
+        ...plan.predicates.map((p) => p.field as string),
+        ...(plan.tags.length > 0 ? ["tags"] : []),
+        ...(plan.includeQuarantined ? [] : ["quarantined"]),
+      ];
+      steps.push({
+        stage: "scalar-filter",
+        predicate: abbreviateSql(combinedWhere),
+        index:
+          [...new Set(columns)].map((c) => `${indexOf.get(c) ?? "scan"}(${c})`).join(", ") +
+          (pushIn && candidates ? ", BTree(sceneId) for the candidate list" : ""),
+        matchingAlone: alone,
+        estimatedRows: after,
+      });
+      rowsAfter = after;
+    }
+    if (candidates && !pushIn) {
+      steps.push({
+        stage: "post-filter",
+        predicate: `sceneId in the ${candidates.size} spatial/graph candidates`,
+        index: "in-memory set",
+        matchingAlone: candidates.size,
+        estimatedRows: Math.min(rowsAfter, candidates.size),
+      });
+    }
+    let lancePlan: string;
+    let lanceFilter: string | undefined;
+    if (plan.near) {
+      const k = Math.min(plan.near.k, plan.limit ?? plan.near.k);
+      const vectorIndex = plan.near.embedder ? "see the embedder table" : this.#vectorIndex;
+      steps.push({
+        stage: "vector-search",
+        predicate: `near ${plan.near.target.kind === "scene" ? plan.near.target.sceneId : "a vector"}, k=${k}${plan.near.embedder ? ` using ${plan.near.embedder}` : ""}`,
+        index:
+          vectorIndex === "none"
+            ? "none: exact flat search over the prefiltered rows"
+            : `${vectorIndex.toUpperCase()}(vector), nprobes=${this.#tuning.nprobes}, refineFactor=${this.#tuning.refineFactor}, prefiltered`,
+        matchingAlone: totalRows,
+        estimatedRows: Math.min(k, rowsAfter),
+      });
+      const exclude =
+        plan.near.target.kind === "scene" ? [`sceneId <> ${sqlString(plan.near.target.sceneId)}`] : [];
+      lanceFilter = sqlSceneFilter(plan, [...extra, ...exclude]);
+      const vector = plan.near.embedder
+        ? new Array<number>(this.vectorDim).fill(0)
+        : await this.#targetVector(plan.near);
+      lancePlan = await this.#vectorSearch(this.#scenes, vector, k, lanceFilter, RECORD_COLUMNS).explainPlan(
+        true,
+      );
+    } else {
+      if (steps.length === 0) {
+        steps.push({
+          stage: "scan",
+          predicate: "all scenes",
+          index: "none: full scan",
+          matchingAlone: totalRows,
+          estimatedRows: totalRows,
+        });
+      }
+      lanceFilter = sqlSceneFilter(plan, extra);
+      let query = this.#scenes.query().select([...RECORD_COLUMNS]);
+      if (lanceFilter) query = query.where(lanceFilter);
+      if (plan.limit !== undefined) query = query.limit(plan.limit);
+      lancePlan = await query.explainPlan(true);
+    }
+    return {
+      query: formatQuery(plan),
+      plan,
+      totalRows,
+      steps,
+      lanceFilter: lanceFilter === undefined ? undefined : abbreviateSql(lanceFilter),
+      lancePlan: abbreviateSql(lancePlan),
+    };
+  }
+
+  // ---- rarity ------------------------------------------------------------------------------------
+
+  async rarity(target: readonly string[] | "all", options: RarityOptions = {}): Promise<RarityScore[]> {
+    const k = options.k ?? 10;
+    if (!Number.isInteger(k) || k < 1) throw usage(`rarity: k must be a positive integer, got ${k}`);
+    const table = options.embedder ? await this.#embedderTable(options.embedder) : this.#scenes;
+    const quarantined = new Set<string>();
+    if (!options.includeQuarantined) {
+      for await (const batch of this.#scenes.query().where("quarantined = true").select(["sceneId"])) {
+        const column = batch.getChild("sceneId");
+        for (let i = 0; i < batch.numRows; i++) quarantined.add(column?.get(i) as string);
+      }
+    }
+    const targets: { sceneId: string; vector: Float32Array }[] = [];
+    const collect = async (where: string | undefined): Promise<void> => {
+      let query = table.query().select(["sceneId", "vector"]);
+      if (where) query = query.where(where);
+      for await (const batch of query) {
+        const ids = batch.getChild("sceneId");
+        const vectors = batch.getChild("vector");
+        for (let i = 0; i < batch.numRows; i++) {
+          const sceneId = ids?.get(i) as string;
+          if (quarantined.has(sceneId)) continue;
+          targets.push({
+            sceneId,
+            vector: Float32Array.from((vectors?.get(i) as arrow.Vector).toArray() as Float32Array),
+          });
+        }
+      }
+    };
+    if (target === "all") await collect(undefined);
+    else
+      for (let i = 0; i < target.length; i += 1000)
+        await collect(sqlInList("sceneId", target.slice(i, i + 1000)));
+    const scores: RarityScore[] = [];
+    const extraFetch = quarantined.size > 0 ? Math.min(quarantined.size, 4 * k) : 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < targets.length) {
+        const t = targets[next++] as { sceneId: string; vector: Float32Array };
+        const rows = await lanceCall("rarity", () =>
+          this.#vectorSearch(table, t.vector, k + extraFetch, `sceneId <> ${sqlString(t.sceneId)}`, [
+            "sceneId",
+          ]).toArray(),
+        );
+        const distances = rows
+          .filter((r) => !quarantined.has(String(r.sceneId)))
+          .slice(0, k)
+          .map((r) => this.#toDistance(Number(r._distance)));
+        if (distances.length > 0) {
+          scores.push({
+            sceneId: t.sceneId,
+            rarity: distances.reduce((a, b) => a + b, 0) / distances.length,
+          });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
+    return scores.sort((a, b) => b.rarity - a.rarity || a.sceneId.localeCompare(b.sceneId));
+  }
+
+  // ---- maintenance -------------------------------------------------------------------------------
+
+  async createIndexes(options: CreateIndexesOptions = {}): Promise<IndexReport> {
+    const started = performance.now();
+    return this.#locked(() =>
+      lanceCall("createIndexes", async () => {
+        const rows = await this.#scenes.countRows();
+        const scalarIndexes: string[] = [];
+        const scalar = async (table: Table, column: string, config: Index, label: string): Promise<void> => {
+          await table.createIndex(column, { config, replace: true });
+          scalarIndexes.push(`${label}(${column})`);
+        };
+        for (const column of ["sceneId", "captureId", "startNs", "endNs", "xM", "yM"])
+          await scalar(this.#scenes, column, Index.btree(), "BTree");
+        for (const column of ["site", "rig", "quarantined"])
+          await scalar(this.#scenes, column, Index.bitmap(), "Bitmap");
+        await scalar(this.#scenes, "tags", Index.labelList(), "LabelList");
+        for (const column of options.features ?? FEATURE_NAMES)
+          await scalar(this.#scenes, column, Index.btree(), "BTree");
+        await this.#trajectories.createIndex("sceneId", { config: Index.btree(), replace: true });
+        await this.graphs.createIndexes();
+        let kind: VectorIndexKind =
+          options.vectorIndex === "auto" || options.vectorIndex === undefined
+            ? rows >= 5000
+              ? "ivf_pq"
+              : "none"
+            : options.vectorIndex;
+        if (rows < 256 && kind !== "none") kind = "none";
+        if (kind !== "none") {
+          const numPartitions = options.numPartitions ?? Math.max(1, Math.round(Math.sqrt(rows)));
+          const distanceType = this.#distanceType;
+          const config =
+            kind === "ivf_pq"
+              ? Index.ivfPq({
+                  numPartitions,
+                  numSubVectors: options.numSubVectors ?? Math.max(1, Math.floor(this.vectorDim / 4)),
+                  distanceType,
+                })
+              : kind === "ivf_hnsw_sq"
+                ? Index.hnswSq({ numPartitions, distanceType })
+                : Index.ivfFlat({ numPartitions, distanceType });
+          await this.#scenes.createIndex("vector", { config, replace: true });
+        }
+        for (const name of await this.embedders()) {
+          await (await this.#embedderTable(name)).createIndex("sceneId", {
+            config: Index.btree(),
+            replace: true,
+          });
+        }
+        await this.#refreshIndexInfo();
+        return {
+          vectorIndex: this.#vectorIndex,
+          scalarIndexes,
+          seconds: (performance.now() - started) / 1000,
+        };
+      }),
+    );
+  }
+
+  async optimize(): Promise<void> {
+    await this.#locked(() =>
+      lanceCall("optimize", async () => {
+        const tables = [this.#scenes, this.#trajectories];
+        for (const name of await this.embedders()) tables.push(await this.#embedderTable(name));
+        for (const table of tables) await table.optimize();
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#lock;
+    this.#scenes.close();
+    this.#trajectories.close();
+    this.graphs.close();
+    for (const table of this.#embedderTables.values()) table.close();
+    this.#db.close();
+  }
+}
+
+/** Insert-or-replace by sceneId; a plain append into an empty table. */
+async function mergeBySceneId(table: Table, data: arrow.Table): Promise<void> {
+  if ((await table.countRows()) === 0) {
+    await table.add(data);
+    return;
+  }
+  await table.mergeInsert("sceneId").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+}
+
+export function openSceneIndex(options: SceneIndexOptions): Promise<SceneIndex> {
+  return LanceSceneIndex.open(options);
+}
