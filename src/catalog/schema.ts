@@ -110,4 +110,23 @@ export interface CatalogDatabase {
   runs: RunsTable;
   audit_events: AuditEventsTable;
   api_tokens: ApiTokensTable;
+  datasets: DatasetsTable;
+  dataset_versions: DatasetVersionsTable;
+}
+
+/** A named dataset (migration 002); its versions are rows of `dataset_versions`. */
+export interface DatasetsTable {
+  name: string;
+  created_at_ns: Int64;
+  created_by: string;
+}
+
+/** An immutable dataset version: `version_id` = `dsv_` + SHA-256 of `manifest` (canonical JSON). */
+export interface DatasetVersionsTable {
+  version_id: string;
+  dataset: string;
+  parent: string | null;
+  manifest: JsonText;
+  created_at_ns: Int64;
+  created_by: string;
 }
