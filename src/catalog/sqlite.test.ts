@@ -5,7 +5,7 @@ import Database from "better-sqlite3";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { catalogContract } from "./contract.ts";
-import { openCatalog } from "./index.ts";
+import { MIGRATIONS, openCatalog } from "./index.ts";
 
 catalogContract("SQLite", async () => {
   const dir = await mkdtemp(path.join(tmpdir(), "strata-catalog-"));
@@ -61,7 +61,7 @@ describe("SQLite catalog specifics", () => {
     const catalog = await openCatalog({ kind: "sqlite", path: path.join(dir, "c.db"), migrate: false });
     try {
       await expect(catalog.counts()).rejects.toMatchObject({ code: "STRATA_E_CATALOG" });
-      expect(await catalog.migrate()).toEqual(["001_initial"]);
+      expect(await catalog.migrate()).toEqual(MIGRATIONS.map(([name]) => name));
       expect(await catalog.migrate()).toEqual([]);
       expect((await catalog.counts()).captures).toBe(0);
     } finally {
