@@ -148,12 +148,12 @@ export function raiseBuildings(rng: Rng, roadsX: number[], roadsY: number[], box
   }
 }
 
-/** Kiosks (bright magenta, 0.8 × 0.8 × 2.4 m) on some intersection corners. */
+/** Advertising kiosks (bright magenta, 1 × 1 × 3.2 m, taller than cars and people) on most intersection corners. */
 export function placeKiosks(rng: Rng, roadsX: number[], roadsY: number[], boxes: StaticBox[]): void {
   const c = (ROAD.halfWidth + ROAD.sidewalkOuter) / 2 + 0.3;
   for (const x of roadsX) {
     for (const y of roadsY) {
-      if (!rng.chance(0.6)) continue;
+      if (!rng.chance(0.8)) continue;
       const sx = rng.chance(0.5) ? 1 : -1;
       const sy = rng.chance(0.5) ? 1 : -1;
       boxes.push({
@@ -162,9 +162,9 @@ export function placeKiosks(rng: Rng, roadsX: number[], roadsY: number[], boxes:
         centerX: round4(x + sx * c),
         centerY: round4(y + sy * c),
         yawRad: 0,
-        length: 0.8,
-        width: 0.8,
-        height: 2.4,
+        length: 1,
+        width: 1,
+        height: 3.2,
         colorRgb: KIOSK_COLOR,
         reflectivity: 0.9,
       });
