@@ -21,3 +21,4 @@ export {
 } from "./strata.ts";
 export { readCaptureMessages, toJsonSafe, type CaptureMessagesQuery } from "./messages.ts";
 export { ingestUpload, type UploadRequest, type UploadResult } from "./upload.ts";
+export { type AuditBatcher, type AuditInput, createAuditBatcher } from "./audit-batch.ts";

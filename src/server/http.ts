@@ -15,7 +15,7 @@ import {
   routes,
   type Role,
 } from "../api/index.ts";
-import type { Strata, TokenPrincipal } from "../app/index.ts";
+import { type AuditBatcher, createAuditBatcher, type Strata, type TokenPrincipal } from "../app/index.ts";
 import { StrataError, toStrataError } from "../core/index.ts";
 import { docsPage } from "./docs-page.ts";
 import { type HandlerInput, type ServerServices, handlers } from "./handlers.ts";
@@ -40,6 +40,7 @@ export function createHttpApp(strata: Strata, options: HttpAppOptions): Hono<Env
   const app = new Hono<Env>();
   const tokenCache = new Map<string, { principal: TokenPrincipal | undefined; atMs: number }>();
   const metrics = serverMetrics(() => strata.catalog.countCaptures());
+  const auditLog = createAuditBatcher(strata);
   const services: ServerServices = {
     metrics,
     ingestSlots: new IngestSlots(options.ingestConcurrency ?? 1, metrics.queueDepth),
@@ -113,7 +114,7 @@ export function createHttpApp(strata: Strata, options: HttpAppOptions): Hono<Env
         if (route.role !== "public") {
           if (!principal) throw new StrataError("STRATA_E_UNAUTHENTICATED");
           if (!roleAllows(principal.role as Role, route.role)) {
-            await audit(strata, principal, route, c, "denied");
+            await audit(auditLog, principal, route, c, "denied");
             throw new StrataError("STRATA_E_FORBIDDEN", `${method} ${route.path} needs role ${route.role}`);
           }
         }
@@ -131,10 +132,10 @@ export function createHttpApp(strata: Strata, options: HttpAppOptions): Hono<Env
         try {
           result = await handler(strata, input, principal, services);
         } catch (error) {
-          if (principal) await audit(strata, principal, route, c, toStrataError(error).code);
+          if (principal) await audit(auditLog, principal, route, c, toStrataError(error).code);
           throw error;
         }
-        if (principal) await audit(strata, principal, route, c, "ok");
+        if (principal) await audit(auditLog, principal, route, c, "ok");
         if (route.responseKind === "ndjson") {
           return new Response(ndjsonStream(result as AsyncIterable<unknown>), {
             headers: { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store" },
@@ -230,14 +231,14 @@ function parse(
 }
 
 async function audit(
-  strata: Strata,
+  auditLog: AuditBatcher,
   principal: TokenPrincipal,
   route: RouteSpec,
   c: Context<Env>,
   outcome: string,
 ): Promise<void> {
   if (!route.audit) return;
-  await strata.audit.append({
+  await auditLog.append({
     actor: `token:${principal.name}`,
     action: route.audit,
     target: c.req.path,
