@@ -27,6 +27,32 @@ export interface ServerServices {
   forgetTokens(): void;
   /** Largest accepted upload in bytes (undefined: no limit beyond the disk). */
   maxUploadBytes?: number;
+  /** Short-lived cache of capture listings (see ListCache). */
+  listCache: ListCache;
+}
+
+/**
+ * Identical capture listings within `ttlMs` share one catalog query (and concurrent ones one in-flight
+ * promise). Ingests through this server clear it at once; ingests by other processes show within ttlMs.
+ * ttlMs = 0 turns it off.
+ */
+export class ListCache {
+  readonly #entries = new Map<string, { atMs: number; value: Promise<unknown> }>();
+  constructor(readonly ttlMs: number) {}
+  get<T>(key: string, load: () => Promise<T>): Promise<T> {
+    if (this.ttlMs <= 0) return load();
+    const now = Date.now();
+    const hit = this.#entries.get(key);
+    if (hit && now - hit.atMs < this.ttlMs) return hit.value as Promise<T>;
+    if (this.#entries.size > 1000) this.#entries.clear();
+    const value = load();
+    this.#entries.set(key, { atMs: now, value });
+    value.catch(() => this.#entries.delete(key));
+    return value;
+  }
+  clear(): void {
+    this.#entries.clear();
+  }
 }
 
 /** ndjson routes return the lines lazily; the others one value. */
@@ -52,21 +78,23 @@ export const handlers: { [R in RouteId]: Handler<R> } = {
   async health(strata) {
     return { status: "ok", version: strata.codeVersion };
   },
-  async listCaptures(strata, { query }) {
-    const filter = {
-      site: query.site as string | undefined,
-      rig: query.rig as string | undefined,
-      status: query.status as never,
-    };
-    const [records, total] = await Promise.all([
-      strata.catalog.listCaptures({
-        ...filter,
-        limit: query.limit as number,
-        offset: query.offset as number,
-      }),
-      strata.catalog.countCaptures(filter),
-    ]);
-    return { captures: records.map(presentCapture), total };
+  async listCaptures(strata, { query }, _principal, { listCache }) {
+    return await listCache.get(JSON.stringify(query), async () => {
+      const filter = {
+        site: query.site as string | undefined,
+        rig: query.rig as string | undefined,
+        status: query.status as never,
+      };
+      const limit = query.limit as number;
+      const offset = query.offset as number;
+      const records = await strata.catalog.listCaptures({ ...filter, limit, offset });
+      // A short page that is not past the end already tells the total; only full pages need a count.
+      const total =
+        records.length < limit && (records.length > 0 || offset === 0)
+          ? offset + records.length
+          : await strata.catalog.countCaptures(filter);
+      return { captures: records.map(presentCapture), total };
+    });
   },
   async getCapture(strata, { params }) {
     return await captureDetail(strata, params.captureId ?? "");
@@ -108,7 +136,8 @@ export const handlers: { [R in RouteId]: Handler<R> } = {
       chainValid: verification.ok,
     };
   },
-  async uploadCapture(strata, { query, rawBody }, principal, { metrics, ingestSlots, maxUploadBytes }) {
+  async uploadCapture(strata, { query, rawBody }, principal, services) {
+    const { metrics, ingestSlots, maxUploadBytes } = services;
     const actor = `token:${requirePrincipal(principal).name}`;
     if (!rawBody) throw new StrataError("STRATA_E_USAGE", "the request has no body (send the file's bytes)");
     let release: (() => void) | undefined;
@@ -130,6 +159,7 @@ export const handlers: { [R in RouteId]: Handler<R> } = {
           startedAtMs = performance.now();
         },
       });
+      services.listCache.clear();
       const secs = (performance.now() - startedAtMs) / 1000;
       metrics.ingests.inc({ outcome: upload.result.created ? "created" : "existing" });
       metrics.ingestBytes.inc({}, upload.sizeBytes);

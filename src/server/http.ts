@@ -18,7 +18,7 @@ import {
 import { type AuditBatcher, createAuditBatcher, type Strata, type TokenPrincipal } from "../app/index.ts";
 import { StrataError, toStrataError } from "../core/index.ts";
 import { docsPage } from "./docs-page.ts";
-import { type HandlerInput, type ServerServices, handlers } from "./handlers.ts";
+import { type HandlerInput, ListCache, type ServerServices, handlers } from "./handlers.ts";
 import { IngestSlots, serverMetrics } from "./metrics.ts";
 
 export interface HttpAppOptions {
@@ -29,6 +29,8 @@ export interface HttpAppOptions {
   maxUploadBytes?: number;
   /** Ingests that may run at once; further uploads wait in the ingest queue (default 1). */
   ingestConcurrency?: number;
+  /** How long identical capture listings are served from memory (default 500 ms; 0 = off). */
+  listCacheMs?: number;
 }
 
 type Env = { Variables: { principal: TokenPrincipal | undefined } };
@@ -46,6 +48,7 @@ export function createHttpApp(strata: Strata, options: HttpAppOptions): Hono<Env
     ingestSlots: new IngestSlots(options.ingestConcurrency ?? 1, metrics.queueDepth),
     forgetTokens: () => tokenCache.clear(),
     maxUploadBytes: options.maxUploadBytes,
+    listCache: new ListCache(options.listCacheMs ?? 500),
   };
 
   const authenticate = async (c: Context<Env>): Promise<TokenPrincipal | undefined> => {

@@ -18,6 +18,7 @@ export async function startServer(
   const app = createHttpApp(strata, {
     maxUploadBytes: options.maxUploadBytes,
     ingestConcurrency: options.ingestConcurrency,
+    listCacheMs: options.listCacheMs ?? envNumber("STRATA_LIST_CACHE_MS"),
     version: strata.codeVersion,
     webRoot: options.webRoot ?? new URL("../../web/dist", import.meta.url).pathname,
   });
@@ -36,4 +37,9 @@ export async function startServer(
     );
     server.once("error", reject);
   });
+}
+
+function envNumber(name: string): number | undefined {
+  const value = process.env[name];
+  return value === undefined || value === "" || !Number.isFinite(Number(value)) ? undefined : Number(value);
 }

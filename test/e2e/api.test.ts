@@ -119,6 +119,10 @@ describe("every route through the SDK", () => {
     const list = await clients.viewer.listCaptures({ limit: 10 });
     expect(list.total).toBe(2);
     expect(list.captures.map((c) => c.captureId).sort()).toEqual([exampleId, tfId].sort());
+    const page = await clients.viewer.listCaptures({ limit: 1 });
+    expect([page.captures.length, page.total]).toEqual([1, 2]);
+    const past = await clients.viewer.listCaptures({ offset: 5 });
+    expect([past.captures.length, past.total]).toEqual([0, 2]);
     const filtered = await clients.viewer.listCaptures({ site: "lab" });
     expect(filtered.captures.map((c) => c.captureId)).toEqual([exampleId]);
 

@@ -1,14 +1,18 @@
-import { type FormEvent, useEffect, useState } from "react";
+import { type FormEvent, lazy, Suspense, useEffect, useState } from "react";
 import { ApiError, api, atLeast, type Principal, tokenStore } from "./api.ts";
 import { AuditPage } from "./pages/AuditPage.tsx";
 import { CapturePage } from "./pages/CapturePage.tsx";
 import { CapturesPage } from "./pages/CapturesPage.tsx";
-import { CaptureViewPage } from "./pages/CaptureViewPage.tsx";
 import { LineagePage } from "./pages/LineagePage.tsx";
 import { MetricsPage } from "./pages/MetricsPage.tsx";
 import { NotYetPage } from "./pages/NotYetPage.tsx";
 import { TokensPage } from "./pages/TokensPage.tsx";
 import { href, type Route, useRoute } from "./router.ts";
+
+// three.js is only loaded when a 3D view is opened.
+const CaptureViewPage = lazy(() =>
+  import("./pages/CaptureViewPage.tsx").then((m) => ({ default: m.CaptureViewPage })),
+);
 
 export function App() {
   const [principal, setPrincipal] = useState<Principal | null>(null);
@@ -128,7 +132,11 @@ function Page({ route, principal }: { route: Route; principal: Principal }) {
     case "capture":
       return <CapturePage captureId={route.captureId} />;
     case "view":
-      return <CaptureViewPage captureId={route.captureId} />;
+      return (
+        <Suspense fallback={<p className="muted">Loading the 3D view…</p>}>
+          <CaptureViewPage captureId={route.captureId} />
+        </Suspense>
+      );
     case "lineage":
       return <LineagePage />;
     case "audit":
