@@ -261,6 +261,26 @@ describe("every route through the SDK", () => {
   });
 });
 
+describe("SDK types follow the route table", () => {
+  it("rejects wrong inputs at compile time (checked by tsc on every npm test)", async () => {
+    const c = clients.viewer;
+    const never = false as boolean;
+    if (never) {
+      // @ts-expect-error captureId is required
+      await c.getCapture({});
+      // @ts-expect-error role must be one of the roles
+      await c.createToken({ name: "x", role: "root" });
+      // @ts-expect-error upload needs the bytes
+      await c.uploadCapture({ filename: "x.mcap" });
+      // @ts-expect-error no such route
+      await c.deleteEverything();
+    }
+    const detail = await c.getCapture({ captureId: exampleId });
+    const topic: string | undefined = detail.topics[0]?.topic;
+    expect(typeof topic).toBe("string");
+  });
+});
+
 describe("route × role matrix", () => {
   const routeEntries = Object.entries(routes) as [RouteId, RouteSpec][];
 

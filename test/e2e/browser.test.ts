@@ -146,6 +146,9 @@ describe("web UI in chromium", () => {
     if (upload.synthetic) {
       await expect.poll(() => status.textContent(), { timeout: 60_000 }).toMatch(/[\d,]+ points in lidar/);
       await expect.poll(() => status.textContent(), { timeout: 60_000 }).toMatch(/\d+ boxes/);
+      await expect
+        .poll(() => page.getByTestId("frusta").textContent(), { timeout: 60_000 })
+        .toContain("Drawn from /camera_front/camera_info");
       const image = page.getByTestId("camera-image");
       await image.waitFor();
       expect(
@@ -158,7 +161,10 @@ describe("web UI in chromium", () => {
       const before = await image.getAttribute("alt");
       await page.getByTestId("time-slider").focus();
       await page.keyboard.press("Home");
-      await expect.poll(() => page.getByTestId("camera-image").getAttribute("alt")).not.toBe(before);
+      expect(await page.getByTestId("time-slider").inputValue()).toBe("0");
+      await expect
+        .poll(() => page.getByTestId("camera-image").getAttribute("alt"), { timeout: 60_000 })
+        .not.toBe(before);
       expect(await page.getByTestId("camera-image").getAttribute("alt")).toMatch(/ at 0\.\d+ s$/);
     }
     // The WebGL canvas holds a drawn scene, not a blank clear colour.

@@ -12,6 +12,7 @@ import {
   compose,
   apply,
   decodePointCloud,
+  frustumOf,
   IDENTITY,
   imageUrl,
   type Pose,
@@ -25,7 +26,6 @@ import {
 } from "../scene/ros.ts";
 import { Scene3D } from "../scene/Scene3D.ts";
 import { ErrorNote, useAsync } from "../useAsync.tsx";
-import { NotYet } from "./NotYetPage.tsx";
 
 interface Loaded {
   detail: CaptureDetail;
@@ -102,6 +102,7 @@ interface Frame {
   timeNs: bigint;
   cloud?: { topic: string; count: number; frameId: string; note?: string };
   boxes?: { topic: string; count: number };
+  frusta?: { topics: string[]; missing: string[] };
   image?: { topic: string; url?: string; timeNs: string };
   error?: string;
 }
@@ -160,10 +161,11 @@ function View({ loaded }: { loaded: Loaded }) {
     const controller = new AbortController();
     const timer = setTimeout(async () => {
       try {
-        const [cloudLine, objectsLine, imageLine] = await Promise.all([
+        const [cloudLine, objectsLine, imageLine, ...infoLines] = await Promise.all([
           firstAt(detail.captureId, topics.pointCloud, timeNs, controller.signal),
           firstAt(detail.captureId, topics.objects, timeNs, controller.signal),
           firstAt(detail.captureId, topics.image, timeNs, controller.signal),
+          ...topics.cameraInfos.map((topic) => firstAt(detail.captureId, topic, timeNs, controller.signal)),
         ]);
         if (controller.signal.aborted) return;
         const next: Frame = { timeNs };
@@ -193,6 +195,21 @@ function View({ loaded }: { loaded: Loaded }) {
           }),
         );
         if (objectsLine) next.boxes = { topic: objectsLine.topic, count: boxes.length };
+        // Camera frusta from the capture's own calibration: CameraInfo intrinsics, /tf_static extrinsics.
+        const placedFrusta: { x: number; y: number; z: number }[][] = [];
+        const frusta = { topics: [] as string[], missing: [] as string[] };
+        for (const line of infoLines) {
+          const frustum = line ? frustumOf(line.message) : undefined;
+          if (!line || !frustum) continue;
+          const { pose, note } = worldFrom(frustum.frameId, BigInt(line.logTimeNs));
+          if (note) frusta.missing.push(line.topic);
+          else {
+            placedFrusta.push(frustum.points.map((p) => apply(pose, p)));
+            frusta.topics.push(line.topic);
+          }
+        }
+        scene.current?.setFrusta(placedFrusta);
+        if (infoLines.length > 0) next.frusta = frusta;
         if (imageLine)
           next.image = {
             topic: imageLine.topic,
@@ -257,7 +274,13 @@ function View({ loaded }: { loaded: Loaded }) {
             <p className="muted">{frame ? "No image within 2 s of this time." : "Loading…"}</p>
           )}
           <h3>Camera frusta</h3>
-          <NotYet>not available yet (needs the calibration registry)</NotYet>
+          <p className="muted" data-testid="frusta">
+            {topics.cameraInfos.length === 0
+              ? "No CameraInfo topic in this capture."
+              : frame?.frusta
+                ? `${frame.frusta.topics.length ? `Drawn from ${frame.frusta.topics.join(", ")} (intrinsics) and the static transforms (extrinsics).` : ""}${frame.frusta.missing.length ? ` Not linked to the base frame: ${frame.frusta.missing.join(", ")}.` : ""}`
+                : "No CameraInfo within 2 s of this time."}
+          </p>
         </aside>
       </div>
       <ul className="scene-status" data-testid="scene-status">

@@ -25,6 +25,7 @@ export class Scene3D {
   readonly #ego = new THREE.Group();
   #cloud?: THREE.Points;
   readonly #boxes = new THREE.Group();
+  readonly #frusta = new THREE.Group();
   #frame = 0;
 
   constructor(private readonly canvas: HTMLCanvasElement) {
@@ -39,7 +40,7 @@ export class Scene3D {
 
     const grid = new THREE.GridHelper(400, 80, 0x3b4650, 0x222a31);
     grid.rotation.x = Math.PI / 2;
-    this.#scene.add(grid, new THREE.AxesHelper(2), this.#boxes, this.#ego);
+    this.#scene.add(grid, new THREE.AxesHelper(2), this.#boxes, this.#frusta, this.#ego);
     this.#scene.add(new THREE.AmbientLight(0xffffff, 0.8));
 
     const body = new THREE.Mesh(
@@ -92,7 +93,7 @@ export class Scene3D {
       const extent = box.getSize(new THREE.Vector3()).length();
       const radius = Math.max(10, extent / 2);
       // A car-sized ego marker on a small indoor robot's path would hide the path.
-      this.#ego.scale.setScalar(Math.min(1, Math.max(0.08, extent / 80)));
+      this.#ego.scale.setScalar(Math.min(1, Math.max(0.05, extent / 15)));
       this.#controls.target.copy(center);
       this.#camera.position.set(center.x - radius * 0.6, center.y - radius * 0.9, center.z + radius * 0.9);
       this.#controls.update();
@@ -160,6 +161,23 @@ export class Scene3D {
       lines.position.set(box.center.x, box.center.y, box.center.z);
       lines.quaternion.set(box.q.x, box.q.y, box.q.z, box.q.w);
       this.#boxes.add(lines);
+    }
+    this.render();
+  }
+
+  /** Frusta as world-frame points: apex then four corners each. */
+  setFrusta(frusta: readonly Vec3[][]): void {
+    for (const child of [...this.#frusta.children]) {
+      this.#frusta.remove(child);
+      if (child instanceof THREE.LineSegments) child.geometry.dispose();
+    }
+    for (const points of frusta) {
+      const [apex, ...corners] = points.map((p) => new THREE.Vector3(p.x, p.y, p.z));
+      if (!apex || corners.length !== 4) continue;
+      const segments: THREE.Vector3[] = [];
+      corners.forEach((c, i) => segments.push(apex, c, c, corners[(i + 1) % 4] ?? c));
+      const geometry = new THREE.BufferGeometry().setFromPoints(segments);
+      this.#frusta.add(new THREE.LineSegments(geometry, new THREE.LineBasicMaterial({ color: 0x66d9e8 })));
     }
     this.render();
   }

@@ -91,6 +91,7 @@ const is = (schema: string, pkg: string, type: string): boolean =>
 
 export interface SceneTopics {
   trajectory?: { topic: string; kind: "odometry" | "pose" | "tf" };
+  cameraInfos: string[];
   tfStatic?: string;
   pointCloud?: string;
   image?: string;
@@ -116,6 +117,7 @@ export function pickTopics(topics: readonly TopicInfo[]): SceneTopics {
           ? { topic: tf, kind: "tf" }
           : undefined,
     tfStatic: find((t) => isTf(t) && /static/.test(t.topic)),
+    cameraInfos: topics.filter((t) => is(t.schemaName, "sensor_msgs", "CameraInfo")).map((t) => t.topic),
     pointCloud: find((t) => is(t.schemaName, "sensor_msgs", "PointCloud2"), /lidar/),
     image: find((t) => is(t.schemaName, "sensor_msgs", "CompressedImage"), /front/),
     objects: find(
@@ -375,4 +377,34 @@ export function imageUrl(message: unknown): string | undefined {
   const format = typeof m.format === "string" ? m.format.toLowerCase() : "jpeg";
   const mime = format.includes("png") ? "image/png" : "image/jpeg";
   return `data:${mime};base64,${m.data}`;
+}
+
+// ---- camera frusta ----
+
+export interface Frustum {
+  frameId: string;
+  /** Optical-frame points: the apex then the four image corners at `depth` (z forward, x right, y down). */
+  points: Vec3[];
+}
+
+/** The viewing frustum of a sensor_msgs/CameraInfo (pinhole K, image size) out to `depth` metres. */
+export function frustumOf(message: unknown, depth = 4): Frustum | undefined {
+  const m = obj(message);
+  const k = Array.isArray(m?.k) ? m.k : Array.isArray(m?.K) ? m.K : undefined;
+  const width = num(m?.width);
+  const height = num(m?.height);
+  const fx = num(k?.[0]);
+  const cx = num(k?.[2]);
+  const fy = num(k?.[4]);
+  const cy = num(k?.[5]);
+  if (!m || !width || !height || !fx || !fy || cx === undefined || cy === undefined) return undefined;
+  const corner = (u: number, v: number): Vec3 => ({
+    x: ((u - cx) / fx) * depth,
+    y: ((v - cy) / fy) * depth,
+    z: depth,
+  });
+  return {
+    frameId: normalizeFrame(obj(m.header)?.frame_id),
+    points: [{ x: 0, y: 0, z: 0 }, corner(0, 0), corner(width, 0), corner(width, height), corner(0, height)],
+  };
 }
