@@ -22,3 +22,4 @@ export {
 export { readCaptureMessages, toJsonSafe, type CaptureMessagesQuery } from "./messages.ts";
 export { ingestUpload, type UploadRequest, type UploadResult } from "./upload.ts";
 export { type AuditBatcher, type AuditInput, createAuditBatcher } from "./audit-batch.ts";
+export * from "./export.ts";

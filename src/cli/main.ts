@@ -4,10 +4,11 @@
  */
 import { Command } from "commander";
 import { registerCoreCommands } from "./commands/core.ts";
+import { registerExportCommands } from "./commands/export.ts";
 import { reportError } from "./output.ts";
 
 /** Each capability registers its command group here (one file per group under ./commands). */
-const COMMAND_GROUPS: ((program: Command) => void)[] = [registerCoreCommands];
+const COMMAND_GROUPS: ((program: Command) => void)[] = [registerCoreCommands, registerExportCommands];
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram({ jsonErrors: argv.includes("--json") });

@@ -10,6 +10,7 @@ export {
   openFileSource,
 } from "./node-source.ts";
 export { detectFormat, openLog } from "./open.ts";
+export { type LogLayout, readLogAttachments, readLogLayout } from "./layout.ts";
 export {
   createRos1BagWriter,
   type Ros1BagWriteResult,
