@@ -7,9 +7,8 @@
  * byte-identical files. Messages stream to disk as they are made; memory stays at a few buffers.
  */
 import { stat, writeFile } from "node:fs/promises";
-import { StrataError } from "../../core/index.ts";
-import { createMcapFileWriter } from "../../formats/mcap/index.ts";
-import { createRos1BagWriter } from "../../formats/ros1/writer.ts";
+import { type Geodetic, enuFrameAt, geodeticFromEnu, StrataError } from "../../core/index.ts";
+import { createMcapFileWriter, createRos1BagWriter } from "../../formats/index.ts";
 import {
   FAULT_KINDS,
   type FaultKind,
@@ -19,16 +18,16 @@ import {
   planFaults,
   TICKS_PER_SEC,
 } from "./faults.ts";
+import { quatFromAxisAngle, quatFromYaw, quatMultiply, type Transform } from "./geometry.ts";
+import { type CastBox, POINT_FIELDS, POINT_STEP } from "./lidar.ts";
 import {
-  type Geodetic,
-  geodeticFromEnu,
-  quatFromAxisAngle,
-  quatFromYaw,
-  quatMultiply,
-  type Transform,
-} from "./geometry.ts";
-import { type CameraSetup, type FrameSource, inlineFrameSource, workerFrameSource } from "./cameras.ts";
-import { type CastBox, LidarScanner, POINT_FIELDS, POINT_STEP } from "./lidar.ts";
+  type CameraSetup,
+  inlineSource,
+  type LidarSetup,
+  type OrderedSource,
+  type SensorSetup,
+  workerSource,
+} from "./sensor-work.ts";
 import {
   encoderForType,
   headerOf,
@@ -70,8 +69,11 @@ export interface GenerateCaptureOptions {
   rain?: boolean;
   /** Capture start (default 2026-01-01T00:00:00Z), never the wall clock. */
   startTimeNs?: bigint;
-  /** Worker threads for the cameras: 1 (default) or 0 to render on the calling thread. Same bytes either way. */
-  cameraThreads?: 0 | 1;
+  /**
+   * Render cameras and cast lidar rays on worker threads (default true), or all on the calling
+   * thread (false). The bytes are the same either way.
+   */
+  workerThreads?: boolean;
 }
 
 export interface GenerateCaptureResult {
@@ -95,8 +97,9 @@ const GPS_NOISE = { horizontal: 0.25, vertical: 0.5 };
 const PERCEPTION_RANGE_M = 60;
 /** Camera frames are taken 8 ticks (40 ms) after each lidar scan. */
 const CAMERA_PHASE = 8;
-/** Camera frames requested ahead of the writer, so the camera thread never waits. */
+/** Camera frames and lidar scans requested ahead of the writer, so the worker threads never wait. */
 const FRAMES_AHEAD = 6;
+const SCANS_AHEAD = 4;
 
 const ORIGINS: Geodetic[] = [
   { latitudeDeg: 37.7793, longitudeDeg: -122.4193, altitudeM: -15.2 },
@@ -253,6 +256,7 @@ export async function generateCapture(options: GenerateCaptureOptions): Promise<
     longitudeDeg: round(baseOrigin.longitudeDeg + originRng.range(-0.01, 0.01), 7),
     altitudeM: round(baseOrigin.altitudeM + originRng.range(-2, 2), 2),
   };
+  const enuFrame = enuFrameAt(origin);
   const sunRng = forkRng(seed, "sun");
   const sunAzimuth = sunRng.range(0, 2 * Math.PI);
   const sunElevation = sunRng.range(0.6, 1.0);
@@ -274,7 +278,6 @@ export async function generateCapture(options: GenerateCaptureOptions): Promise<
     gz: round(imuRng.range(-0.002, 0.002), 5),
   };
   const gpsRng = forkRng(seed, "gps");
-  const lidarRng = forkRng(seed, "lidar");
   lap("scenario");
 
   const topicList: Array<Omit<Topic, "encode" | "id" | "seq" | "count">> = [
@@ -387,48 +390,93 @@ export async function generateCapture(options: GenerateCaptureOptions): Promise<
         ? { atNs: (startNs + BigInt(driftTick) * TICK_NS).toString(), cameras: driftedRig.map(truthCamera) }
         : undefined;
 
-    const scanner = new LidarScanner(rig.lidar, forkRng(seed, "lidar-noise-table"));
-    const cameraSetup: CameraSetup = {
-      town: scenario.town,
-      cameras: rig.cameras.map((c) => ({ name: c.name, model: c.model })),
-      light,
-      staticBoxes: scenario.town.boxes.map((b) => ({ ...b, emissive: b.kind === "kiosk" })),
-      jpegQuality: 85,
+    // Cameras and the lidar run on worker threads (one each), beside the writer on this thread.
+    const openSource = async <S extends SensorSetup>(setup: S): Promise<OrderedSource<S>> => {
+      const source = options.workerThreads === false ? inlineSource(setup) : await workerSource(setup);
+      closers.push(() => source.close());
+      return source;
     };
-    const frames: FrameSource =
-      options.cameraThreads === 0 ? inlineFrameSource(cameraSetup) : await workerFrameSource(cameraSetup);
-    closers.push(() => frames.close());
-    const frameTicks = Math.ceil((totalTicks - CAMERA_PHASE) / FRAME_TICKS);
-    let requested = 0;
-    /** Sends the requests of every camera frame up to `frameIndex` (ahead of need, so the worker keeps busy). */
+    const staticBoxes = scenario.town.boxes.map((b) => ({ ...b, emissive: b.kind === "kiosk" }));
+    const frameSources = new Map<string, OrderedSource<CameraSetup>>();
+    for (const camera of rig.cameras) {
+      frameSources.set(
+        camera.name,
+        await openSource<CameraSetup>({
+          kind: "camera",
+          town: scenario.town,
+          model: camera.model,
+          light,
+          staticBoxes,
+          jpegQuality: 85,
+        }),
+      );
+    }
+    const framesOf = (name: string): OrderedSource<CameraSetup> => {
+      const source = frameSources.get(name);
+      if (!source) throw new Error(`no frame source for ${name}`);
+      return source;
+    };
+    const scans = await openSource<LidarSetup>({
+      kind: "lidar",
+      town: scenario.town,
+      rig: rig.lidar,
+      staticBoxes: scenario.town.boxes,
+      seed,
+      rain,
+    });
+    const agentsAt = (tSecs: number) =>
+      scenario.agents.flatMap((agent) => {
+        const p = agentPoseAt(agent, tSecs);
+        return p ? [{ agent, p }] : [];
+      });
+    const frameCount = Math.ceil((totalTicks - CAMERA_PHASE) / FRAME_TICKS);
+    let framesRequested = 0;
+    /** Requests every camera frame up to `frameIndex`, ahead of need, so the workers keep busy. */
     const requestFrames = (frameIndex: number): void => {
-      for (; requested <= Math.min(frameIndex, frameTicks - 1); requested++) {
-        const tick = CAMERA_PHASE + requested * FRAME_TICKS;
+      for (; framesRequested <= Math.min(frameIndex, frameCount - 1); framesRequested++) {
+        const tick = CAMERA_PHASE + framesRequested * FRAME_TICKS;
         const tSecs = tick / TICKS_PER_SEC;
         const ego = egoStateAt(scenario, tSecs);
-        const agentBoxes: RenderBox[] = [];
-        for (const agent of scenario.agents) {
-          const p = agentPoseAt(agent, tSecs);
-          if (p) {
-            agentBoxes.push({
-              centerX: p.x,
-              centerY: p.y,
-              yawRad: p.yaw,
-              length: agent.length,
-              width: agent.width,
-              height: agent.height,
-              colorRgb: agent.colorRgb,
-              emissive: false,
-            });
-          }
-        }
+        const agentBoxes: RenderBox[] = agentsAt(tSecs).map(({ agent, p }) => ({
+          centerX: p.x,
+          centerY: p.y,
+          yawRad: p.yaw,
+          length: agent.length,
+          width: agent.width,
+          height: agent.height,
+          colorRgb: agent.colorRgb,
+          emissive: false,
+        }));
         for (const camera of camerasAt(tick)) {
-          frames.request({
-            cameraName: camera.name,
+          framesOf(camera.name).request({
             pose: cameraFromOdom(ego.x, ego.y, ego.yaw, camera.baseFromCamera),
             agentBoxes,
           });
         }
+      }
+    };
+    const scanCount = Math.ceil(totalTicks / FRAME_TICKS);
+    const scanDropped = (tick: number): boolean =>
+      plan.lidarDropout !== undefined &&
+      tick >= plan.lidarDropout.startTick &&
+      tick < plan.lidarDropout.endTick;
+    let scansRequested = 0;
+    const requestScans = (scanIndex: number): void => {
+      for (; scansRequested <= Math.min(scanIndex, scanCount - 1); scansRequested++) {
+        const tick = scansRequested * FRAME_TICKS;
+        if (scanDropped(tick)) continue;
+        const tSecs = tick / TICKS_PER_SEC;
+        const pose = lidarPoseOf(egoStateAt(scenario, tSecs), rig);
+        const agentBoxes: CastBox[] = agentsAt(tSecs).map(({ agent, p }) => ({
+          centerX: p.x,
+          centerY: p.y,
+          yawRad: p.yaw,
+          length: agent.length,
+          width: agent.width,
+          height: agent.height,
+          reflectivity: agent.reflectivity,
+        }));
+        scans.request({ pose, agentBoxes });
       }
     };
     const tfStatic = get("/tf_static");
@@ -520,35 +568,10 @@ export async function generateCapture(options: GenerateCaptureOptions): Promise<
 
       // Lidar, 10 Hz at phase 0.
       if (phase === 0) {
-        const dropped =
-          plan.lidarDropout && tick >= plan.lidarDropout.startTick && tick < plan.lidarDropout.endTick;
-        if (!dropped) {
-          const lidarPose = lidarPoseOf(ego, rig);
-          const boxes: CastBox[] = [];
-          for (const b of scenario.town.boxes) {
-            if (
-              Math.abs(b.centerX - lidarPose.x) < rig.lidar.maxRangeM + 60 &&
-              Math.abs(b.centerY - lidarPose.y) < rig.lidar.maxRangeM + 60
-            ) {
-              boxes.push(b);
-            }
-          }
-          for (const agent of scenario.agents) {
-            const p = agentPoseAt(agent, tSecs);
-            if (p) {
-              boxes.push({
-                centerX: p.x,
-                centerY: p.y,
-                yawRad: p.yaw,
-                length: agent.length,
-                width: agent.width,
-                height: agent.height,
-                reflectivity: agent.reflectivity,
-              });
-            }
-          }
+        requestScans(tick / FRAME_TICKS + SCANS_AHEAD);
+        if (!scanDropped(tick)) {
           lap("scenario");
-          const { data, count } = scanner.scan(scenario.town, boxes, lidarPose, lidarRng, { rain });
+          const { data, count } = await scans.take();
           lap("lidar");
           await emit(get("/lidar/points"), logNs, (seq) => ({
             header: header(logNs, "lidar", seq),
@@ -579,7 +602,7 @@ export async function generateCapture(options: GenerateCaptureOptions): Promise<
           await emit(get(`/${camera.name}/camera_info`), logNs, (seq) =>
             cameraInfo(header(stampNs, camera.frameId, seq), camera, profile),
           );
-          const bytes = await frames.take();
+          const bytes = await framesOf(camera.name).take();
           lap("cameras");
           await emit(get(`/${camera.name}/image/compressed`), logNs, (seq) => ({
             header: header(stampNs, camera.frameId, seq),
@@ -635,7 +658,7 @@ export async function generateCapture(options: GenerateCaptureOptions): Promise<
         const north =
           ego.y + s * g.x + c * g.y + GPS_NOISE.horizontal * gpsRng.normal() + (jump?.northM ?? 0);
         const up = g.z + GPS_NOISE.vertical * gpsRng.normal();
-        const fix = geodeticFromEnu(origin, { x: east, y: north, z: up });
+        const fix = geodeticFromEnu(enuFrame, { x: east, y: north, z: up });
         const stampNs = gpsTicksEpoch0.has(tick) ? 0n : logNs;
         await emit(get("/gps/fix"), logNs, (seq) => ({
           header: header(stampNs, "gps", seq),

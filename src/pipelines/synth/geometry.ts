@@ -1,6 +1,7 @@
 /**
- * Small rigid-body and geodetic helpers for the generator (core has no geometry module yet).
- * A `Transform` named `aFromB` maps points expressed in frame B into frame A: p_a = R p_b + t.
+ * Small rotation helpers for the generator's rig and renderer (named-field matrices for hot loops).
+ * Geodetic conversions come from core. A `Transform` named `aFromB` maps points expressed in frame
+ * B into frame A: p_a = R p_b + t.
  */
 
 export interface Vec3 {
@@ -172,94 +173,4 @@ export function invertTransform(aFromB: Transform): Transform {
   const inverse = quatConjugate(aFromB.rotation);
   const t = rotateVec(inverse, aFromB.translation);
   return { translation: { x: -t.x, y: -t.y, z: -t.z }, rotation: inverse };
-}
-
-// ---------------------------------------------------------------------------------------------
-// WGS84
-
-const WGS84_A = 6378137.0;
-const WGS84_F = 1 / 298.257223563;
-const WGS84_B = WGS84_A * (1 - WGS84_F);
-const WGS84_E2 = WGS84_F * (2 - WGS84_F);
-const WGS84_EP2 = (WGS84_A * WGS84_A - WGS84_B * WGS84_B) / (WGS84_B * WGS84_B);
-const DEG = Math.PI / 180;
-
-export interface Geodetic {
-  latitudeDeg: number;
-  longitudeDeg: number;
-  altitudeM: number;
-}
-
-export function ecefFromGeodetic(g: Geodetic): Vec3 {
-  const lat = g.latitudeDeg * DEG;
-  const lon = g.longitudeDeg * DEG;
-  const sinLat = Math.sin(lat);
-  const n = WGS84_A / Math.sqrt(1 - WGS84_E2 * sinLat * sinLat);
-  return {
-    x: (n + g.altitudeM) * Math.cos(lat) * Math.cos(lon),
-    y: (n + g.altitudeM) * Math.cos(lat) * Math.sin(lon),
-    z: (n * (1 - WGS84_E2) + g.altitudeM) * sinLat,
-  };
-}
-
-/** ECEF to geodetic: Bowring's parametric start, refined by Newton-style iterations to < 1e-12 rad. */
-export function geodeticFromEcef(p: Vec3): Geodetic {
-  const lon = Math.atan2(p.y, p.x);
-  const r = Math.hypot(p.x, p.y);
-  const beta0 = Math.atan2(p.z * WGS84_A, r * WGS84_B);
-  let lat = Math.atan2(
-    p.z + WGS84_EP2 * WGS84_B * Math.sin(beta0) ** 3,
-    r - WGS84_E2 * WGS84_A * Math.cos(beta0) ** 3,
-  );
-  let alt = 0;
-  for (let i = 0; i < 5; i++) {
-    const sinLat = Math.sin(lat);
-    const n = WGS84_A / Math.sqrt(1 - WGS84_E2 * sinLat * sinLat);
-    alt =
-      Math.abs(Math.cos(lat)) > 1e-9
-        ? r / Math.cos(lat) - n
-        : Math.abs(p.z) / Math.abs(sinLat) - n * (1 - WGS84_E2);
-    const next = Math.atan2(p.z, r * (1 - (WGS84_E2 * n) / (n + alt)));
-    if (Math.abs(next - lat) < 1e-14) {
-      lat = next;
-      break;
-    }
-    lat = next;
-  }
-  return { latitudeDeg: lat / DEG, longitudeDeg: lon / DEG, altitudeM: alt };
-}
-
-/** The rotation whose rows are the east, north and up unit vectors at the origin (ECEF → ENU). */
-function enuFromEcefRotation(origin: Geodetic): Mat3 {
-  const lat = origin.latitudeDeg * DEG;
-  const lon = origin.longitudeDeg * DEG;
-  const sLat = Math.sin(lat);
-  const cLat = Math.cos(lat);
-  const sLon = Math.sin(lon);
-  const cLon = Math.cos(lon);
-  return {
-    m00: -sLon,
-    m01: cLon,
-    m02: 0,
-    m10: -sLat * cLon,
-    m11: -sLat * sLon,
-    m12: cLat,
-    m20: cLat * cLon,
-    m21: cLat * sLon,
-    m22: sLat,
-  };
-}
-
-/** A local East-North-Up point (metres from `origin`) to WGS84 latitude/longitude/ellipsoidal height. */
-export function geodeticFromEnu(origin: Geodetic, enu: Vec3): Geodetic {
-  const o = ecefFromGeodetic(origin);
-  const d = mulMatVec(transposeMat(enuFromEcefRotation(origin)), enu);
-  return geodeticFromEcef({ x: o.x + d.x, y: o.y + d.y, z: o.z + d.z });
-}
-
-/** WGS84 to local East-North-Up metres around `origin`. */
-export function enuFromGeodetic(origin: Geodetic, g: Geodetic): Vec3 {
-  const o = ecefFromGeodetic(origin);
-  const p = ecefFromGeodetic(g);
-  return mulMatVec(enuFromEcefRotation(origin), { x: p.x - o.x, y: p.y - o.y, z: p.z - o.z });
 }

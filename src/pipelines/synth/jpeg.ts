@@ -278,14 +278,20 @@ export class JpegEncoder {
     const block = this.block;
     let flat = true;
     const first = plane[Math.min(by, rows - 1) * stride + Math.min(bx, stride - 1)] as number;
-    if (bx + 8 <= stride && by + 8 <= rows) {
-      for (let y = 0; y < 8; y++) {
-        const row = (by + y) * stride + bx;
-        const o = y * 8;
-        for (let x = 0; x < 8; x++) {
-          const v = plane[row + x] as number;
-          flat = flat && v === first;
-          block[o + x] = v - 128;
+    if (bx + 8 <= stride && by + 8 <= rows && (stride & 3) === 0 && plane.byteOffset === 0) {
+      // Uniform-block check on 32-bit words first: most blocks of a rendered frame are flat.
+      const words = this.wordsOf(plane);
+      const pattern = (first * 0x01010101) >>> 0;
+      const wordStride = stride >> 2;
+      let w = (by * stride + bx) >> 2;
+      for (let y = 0; y < 8 && flat; y++, w += wordStride) {
+        flat = words[w] === pattern && words[w + 1] === pattern;
+      }
+      if (!flat) {
+        for (let y = 0; y < 8; y++) {
+          const row = (by + y) * stride + bx;
+          const o = y * 8;
+          for (let x = 0; x < 8; x++) block[o + x] = (plane[row + x] as number) - 128;
         }
       }
     } else {
@@ -337,6 +343,18 @@ export class JpegEncoder {
       this.writeBits(acCodes[0] as number, acSizes[0] as number);
     }
     return dc;
+  }
+
+  private lastPlane: Uint8Array | undefined;
+  private lastWords: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+  /** A 32-bit view of a plane (cached for the plane last seen). */
+  private wordsOf(plane: Uint8Array): Uint32Array {
+    if (plane !== this.lastPlane) {
+      this.lastPlane = plane;
+      this.lastWords = new Uint32Array(plane.buffer, 0, plane.byteLength >> 2);
+    }
+    return this.lastWords;
   }
 
   private writeBits(value: number, count: number): void {

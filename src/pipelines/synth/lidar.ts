@@ -67,6 +67,8 @@ export class LidarScanner {
   private readonly cosDir: Float64Array;
   private readonly sinDir: Float64Array;
   private readonly normalTable: Float64Array;
+  private boxHeight = new Float64Array(1024);
+  private boxReflectivity = new Float64Array(1024);
 
   constructor(
     readonly rig: LidarRig,
@@ -119,6 +121,16 @@ export class LidarScanner {
     const step = (2 * Math.PI) / columns;
     const cosYaw = Math.cos(pose.yaw);
     const sinYaw = Math.sin(pose.yaw);
+    if (this.boxHeight.length < boxes.length) {
+      this.boxHeight = new Float64Array(boxes.length * 2);
+      this.boxReflectivity = new Float64Array(boxes.length * 2);
+    }
+    const boxHeight = this.boxHeight;
+    const boxReflectivity = this.boxReflectivity;
+    for (let b = 0; b < boxes.length; b++) {
+      boxHeight[b] = (boxes[b] as CastBox).height;
+      boxReflectivity[b] = (boxes[b] as CastBox).reflectivity;
+    }
 
     // 1. Footprint hits per column.
     for (let b = 0; b < boxes.length; b++) {
@@ -127,8 +139,8 @@ export class LidarScanner {
       const by = box.centerY - pose.y;
       const hl = box.length / 2;
       const hw = box.width / 2;
-      const reach = Math.hypot(hl, hw);
-      const dist = Math.hypot(bx, by);
+      const reach = Math.sqrt(hl * hl + hw * hw);
+      const dist = Math.sqrt(bx * bx + by * by);
       if (dist - reach > maxRange || dist < reach + 0.05) {
         if (dist - reach > maxRange) continue;
         // The sensor is at or inside this footprint (an agent passing through): skip it.
@@ -206,6 +218,31 @@ export class LidarScanner {
       }
     }
 
+    // Sort each column's hits by entry distance (insertion sort; lists are short) so that a beam can
+    // stop at the first footprint that starts beyond its best hit.
+    for (let col = 0; col < columns; col++) {
+      const n = colCount[col] as number;
+      const base = col * MAX_HITS_PER_COLUMN;
+      for (let i = base + 1; i < base + n; i++) {
+        const enter = colEnter[i] as number;
+        const exit = colExit[i] as number;
+        const box = colBox[i] as number;
+        const cos = colCos[i] as number;
+        let j = i - 1;
+        while (j >= base && (colEnter[j] as number) > enter) {
+          colEnter[j + 1] = colEnter[j] as number;
+          colExit[j + 1] = colExit[j] as number;
+          colBox[j + 1] = colBox[j] as number;
+          colCos[j + 1] = colCos[j] as number;
+          j--;
+        }
+        colEnter[j + 1] = enter;
+        colExit[j + 1] = exit;
+        colBox[j + 1] = box;
+        colCos[j + 1] = cos;
+      }
+    }
+
     // 2. Each beam of each column: nearest of the ground and the box hits.
     const f32 = this.f32;
     const u16 = this.u16;
@@ -243,16 +280,17 @@ export class LidarScanner {
         for (let h = 0; h < hits; h++) {
           const slot = base + h;
           const tEnter = colEnter[slot] as number;
-          if (tEnter >= best) continue;
-          const box = boxes[colBox[slot] as number] as CastBox;
+          if (tEnter >= best) break;
+          const boxIndex = colBox[slot] as number;
+          const height = boxHeight[boxIndex] as number;
           let lo = tEnter;
           let hi = colExit[slot] as number;
           let top = false;
           if (Math.abs(te) < 1e-12) {
-            if (oz < 0 || oz > box.height) continue;
+            if (oz < 0 || oz > height) continue;
           } else {
             const z0 = -oz / te;
-            const z1 = (box.height - oz) / te;
+            const z1 = (height - oz) / te;
             const zLo = z0 < z1 ? z0 : z1;
             const zHi = z0 < z1 ? z1 : z0;
             if (zLo > lo) {
@@ -264,7 +302,7 @@ export class LidarScanner {
           if (lo > hi || lo <= 0 || lo >= best) continue;
           best = lo;
           material = -1;
-          reflect = box.reflectivity;
+          reflect = boxReflectivity[boxIndex] as number;
           cosInc = top ? Math.abs(te) / se : (colCos[slot] as number) / se;
         }
         if (best * se >= maxRange) continue;

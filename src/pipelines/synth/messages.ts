@@ -4,7 +4,7 @@
  * Standard definitions come from the formats layer's copy of @foxglove/rosmsg-msgs-common; the
  * perception message is our own, with its full definition embedded below.
  */
-import { commonSchemaText, encoderFor, ros1Md5, ros1Md5FromText } from "../../formats/codec/index.ts";
+import { commonSchemaText, encoderFor, ros1Md5, ros1Md5FromText } from "../../formats/index.ts";
 
 export type Profile = "ros1" | "ros2";
 

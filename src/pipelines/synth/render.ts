@@ -64,6 +64,7 @@ const toCr = (r: number, g: number, b: number): number => 128 + 0.5 * r - 0.4186
 export class CameraRenderer {
   readonly image: YCbCrImage;
   private readonly invDepth: Float32Array;
+  private readonly rowMaterial: Int8Array;
   private readonly groundY = new Float64Array(GROUND_COUNT);
   private readonly groundCb = new Float64Array(GROUND_COUNT);
   private readonly groundCr = new Float64Array(GROUND_COUNT);
@@ -85,6 +86,7 @@ export class CameraRenderer {
       cr: new Uint8Array(n),
     };
     this.invDepth = new Float32Array(n);
+    this.rowMaterial = new Int8Array(model.width + 1);
   }
 
   render(town: Town, boxes: readonly RenderBox[], pose: CameraFromOdom, light: Lighting): YCbCrImage {
@@ -122,8 +124,8 @@ export class CameraRenderer {
   ): void {
     const dxc = box.centerX - camX;
     const dyc = box.centerY - camY;
-    const dist = Math.hypot(dxc, dyc);
-    const radius = Math.hypot(box.length, box.width) / 2;
+    const dist = Math.sqrt(dxc * dxc + dyc * dyc);
+    const radius = Math.sqrt(box.length * box.length + box.width * box.width) / 2;
     if (dist - radius > 400) return;
     const r = pose.r;
     const { fx, fy, cx, cy, width, height } = this.model;
@@ -144,12 +146,12 @@ export class CameraRenderer {
       (r[7] as number) * box.centerY +
       (r[8] as number) * sphereZ +
       (pose.t[2] as number);
-    const sphereR = Math.hypot(radius, box.height / 2);
+    const sphereR = Math.sqrt(radius * radius + (box.height * box.height) / 4);
     if (sz < -sphereR) return;
     const halfFovX = Math.max(cx, width - cx) / fx;
     const halfFovY = Math.max(cy, height - cy) / fy;
-    if (Math.abs(sx) - sphereR * Math.hypot(1, halfFovX) > halfFovX * sz) return;
-    if (Math.abs(sy) - sphereR * Math.hypot(1, halfFovY) > halfFovY * sz) return;
+    if (Math.abs(sx) - sphereR * Math.sqrt(1 + halfFovX * halfFovX) > halfFovX * sz) return;
+    if (Math.abs(sy) - sphereR * Math.sqrt(1 + halfFovY * halfFovY) > halfFovY * sz) return;
 
     const c = Math.cos(box.yawRad);
     const s = Math.sin(box.yawRad);
@@ -221,7 +223,7 @@ export class CameraRenderer {
       if (!box.emissive) {
         const lambert = Math.max(0, nx * light.sunX + ny * light.sunY + nz * light.sunZ);
         const shade = 0.5 + 0.5 * lambert;
-        const haze = hazeWeight(Math.hypot(fxo - camX, fyo - camY), light.hazeHalfDistanceM);
+        const haze = hazeWeight(Math.sqrt((fxo - camX) ** 2 + (fyo - camY) ** 2), light.hazeHalfDistanceM);
         const [hr, hg, hb] = light.night ? NIGHT_HAZE : DAY_HAZE;
         red = red * shade * (1 - haze) + hr * haze;
         green = green * shade * (1 - haze) + hg * haze;
@@ -378,35 +380,81 @@ export class CameraRenderer {
     const groundCb = this.groundCb;
     const groundCr = this.groundCr;
     const ground = groundSampler(town);
+    const groundCount = GROUND_COUNT;
+    // Per-row blended colours: haze varies slowly along a row, so it is taken once per 16-pixel span
+    // from the span's first ground pixel; materials are then a table lookup.
+    const spanY = new Float64Array(groundCount);
+    const spanCb = new Float64Array(groundCount);
+    const spanCr = new Float64Array(groundCount);
+    // Haze weights are quantised to 1/48 steps (≈3 grey levels): wide bands of equal colour make
+    // most 8×8 blocks uniform, which the JPEG encoder writes without a DCT.
+    let lastLevel = -1;
+    const blend = (t: number): void => {
+      const haze = t * hazeK;
+      const level = Math.round((48 * haze) / (1 + haze));
+      if (level === lastLevel) return;
+      lastLevel = level;
+      const w = level / 48;
+      const v = 1 - w;
+      for (let m = 0; m < groundCount; m++) {
+        spanY[m] = ((groundY[m] as number) * v + hazeY * w) * exposure + 0.5;
+        spanCb[m] = 128.5 + ((groundCb[m] as number) * v + hazeCb * w - 128) * chromaGain;
+        spanCr[m] = 128.5 + ((groundCr[m] as number) * v + hazeCr * w - 128) * chromaGain;
+      }
+    };
+    const materials = this.rowMaterial;
     for (let row = 0; row < height; row++) {
       const rx = d0X + dRowX * row;
       const ry = d0Y + dRowY * row;
       const rz = d0Z + dRowZ * row;
-      let index = row * width;
+      const rowStart = row * width;
+      // Pass 1: ground materials at even columns (−1: not ground). Pass 2: an odd column between two
+      // equal even neighbours takes their material; others are sampled. Only features narrower than
+      // two pixels can differ from sampling every pixel.
+      for (let col = 0; col < width; col += 2) {
+        const dz = rz + dColZ * col;
+        if ((depth[rowStart + col] as number) !== 0 || dz >= -1e-6) {
+          materials[col] = -1;
+          continue;
+        }
+        const t = -camZ / dz;
+        materials[col] = ground.material(camX + t * (rx + dColX * col), camY + t * (ry + dColY * col));
+      }
+      let spanEnd = -1;
+      let index = rowStart;
       for (let col = 0; col < width; col++, index++) {
         if ((depth[index] as number) !== 0) continue;
         const dx = rx + dColX * col;
         const dy = ry + dColY * col;
         const dz = rz + dColZ * col;
         // Every colour below is a convex blend of in-range colours scaled by exposure ≤ 1, so the
-        // values stay within [0, 255] and truncating with `| 0` after +0.5 rounds them.
+        // values stay within [0, 255]; +0.5 then truncation on store rounds them.
         if (dz < -1e-6) {
           const t = -camZ / dz;
-          const material = ground.material(camX + t * dx, camY + t * dy);
-          // Haze by depth along the optical axis (t), cheaper than the true distance.
-          const haze = t * hazeK;
-          const w = haze / (1 + haze);
-          const v = 1 - w;
-          planeY[index] = (((groundY[material] as number) * v + hazeY * w) * exposure + 0.5) | 0;
-          planeCb[index] = (128.5 + ((groundCb[material] as number) * v + hazeCb * w - 128) * chromaGain) | 0;
-          planeCr[index] = (128.5 + ((groundCr[material] as number) * v + hazeCr * w - 128) * chromaGain) | 0;
+          if (col >= spanEnd) {
+            blend(t);
+            spanEnd = col + 16;
+          }
+          let material: number;
+          if ((col & 1) === 0) {
+            material = materials[col] as number;
+          } else {
+            const left = materials[col - 1] as number;
+            material =
+              left >= 0 && col + 1 < width && materials[col + 1] === left
+                ? left
+                : ground.material(camX + t * dx, camY + t * dy);
+          }
+          planeY[index] = spanY[material] as number;
+          planeCb[index] = spanCb[material] as number;
+          planeCr[index] = spanCr[material] as number;
         } else {
           const elevation = dz / Math.sqrt(dx * dx + dy * dy + dz * dz);
-          const w = elevation >= 0.4545 ? 1 : elevation * 2.2;
+          const w = elevation >= 0.4545 ? 1 : Math.round(elevation * 2.2 * 48) / 48;
           const v = 1 - w;
-          planeY[index] = ((hazeY * v + zenithY * w) * exposure + 0.5) | 0;
-          planeCb[index] = (128.5 + (hazeCb * v + zenithCb * w - 128) * chromaGain) | 0;
-          planeCr[index] = (128.5 + (hazeCr * v + zenithCr * w - 128) * chromaGain) | 0;
+          planeY[index] = (hazeY * v + zenithY * w) * exposure + 0.5;
+          planeCb[index] = 128.5 + (hazeCb * v + zenithCb * w - 128) * chromaGain;
+          planeCr[index] = 128.5 + (hazeCr * v + zenithCr * w - 128) * chromaGain;
         }
       }
     }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import jpeg from "jpeg-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openLog } from "../../formats/open.ts";
+import { openLog } from "../../formats/index.ts";
 import { type GenerateCaptureResult, generateCapture } from "./index.ts";
 import {
   agentAt,
@@ -364,7 +364,7 @@ describe("determinism", () => {
       seconds: 8,
       seed: 3,
       faults: ["gps-jump", "epoch0"],
-      cameraThreads: 0,
+      workerThreads: false,
     });
     const c = await generateCapture({
       outPath: join(dir, "c.mcap"),

@@ -1,6 +1,6 @@
 /** Helpers shared by the synth tests: read a capture back through the formats layer. */
 import { readFile } from "node:fs/promises";
-import { openLog } from "../../formats/open.ts";
+import { openLog } from "../../formats/index.ts";
 import type { CaptureTruth } from "./truth.ts";
 
 export interface ReadMessage {
