@@ -23,3 +23,4 @@ export { readCaptureMessages, toJsonSafe, type CaptureMessagesQuery } from "./me
 export { ingestUpload, type UploadRequest, type UploadResult } from "./upload.ts";
 export { type AuditBatcher, type AuditInput, createAuditBatcher } from "./audit-batch.ts";
 export * from "./export.ts";
+export * from "./registry.ts";

@@ -9,6 +9,7 @@ import { toStrataError } from "../core/index.ts";
 import { type IngestOptions, type IngestResult, ingestPath, recordFailedIngest } from "../pipelines/index.ts";
 import { LocalBlobStore } from "../storage/index.ts";
 import type { StrataConfig } from "./config.ts";
+import { registryAnalyzerFor } from "./registry.ts";
 
 export type Role = "viewer" | "engineer" | "steward" | "admin";
 
@@ -46,6 +47,8 @@ export async function createStrata(config: StrataConfig): Promise<Strata> {
   const blobs = new LocalBlobStore(config.blobs.root);
   const codeVersion = await readCodeVersion();
   const defaultActor = `cli:${process.env.USER ?? "local"}`;
+  // Run on every new capture before its rows commit, in order (calibration/ego-motion, then QA).
+  const analyzers = [registryAnalyzerFor(config)];
 
   return {
     config,
@@ -57,7 +60,7 @@ export async function createStrata(config: StrataConfig): Promise<Strata> {
       // Leftovers of an ingest that was killed mid-write go first (live writers are left alone).
       await blobs.sweepTemp({ deadWriters: true });
       try {
-        return await ingestPath(path, options, { catalog, blobs, codeVersion });
+        return await ingestPath(path, options, { catalog, blobs, codeVersion, analyzers });
       } catch (error) {
         const strataError = toStrataError(error, { file: path });
         await recordFailedIngest(path, strataError, options, { catalog, blobs, codeVersion }).catch(

@@ -112,6 +112,12 @@ export interface CatalogDatabase {
   api_tokens: ApiTokensTable;
   datasets: DatasetsTable;
   dataset_versions: DatasetVersionsTable;
+  calibrations: CalibrationsTable;
+  rig_calibrations: RigCalibrationsTable;
+  capture_calibration: CaptureCalibrationTable;
+  calibration_drift: CalibrationDriftTable;
+  trajectories: TrajectoriesTable;
+  capture_metrics: CaptureMetricsTable;
 }
 
 /** A named dataset (migration 002); its versions are rows of `dataset_versions`. */
@@ -129,4 +135,97 @@ export interface DatasetVersionsTable {
   manifest: JsonText;
   created_at_ns: Int64;
   created_by: string;
+}
+
+/** A calibration (migration 004): immutable, `calibration_id` = `cal_` + 16 hex of `content_sha256`. */
+export interface CalibrationsTable {
+  calibration_id: string;
+  content_sha256: string;
+  /** The rig it was first seen with. */
+  rig: string | null;
+  /** `capture` (extracted at ingest) or `import` (`strata calib import`). */
+  source: string;
+  /** The capture id or the imported file's path. */
+  source_ref: string | null;
+  /** When it was in effect: the capture's start, or the import time. */
+  recorded_at_ns: Int64;
+  created_at_ns: Int64;
+  /** Canonical JSON `{cameras, extrinsics}`. */
+  body: JsonText;
+}
+
+/** The versions of a rig's calibration (1, 2, …), and which are accepted. */
+export interface RigCalibrationsTable {
+  rig: string;
+  calibration_id: string;
+  version: Int64;
+  created_at_ns: Int64;
+  /** 1 when accepted (then `accepted_at_ns` and `accepted_by` are set), else 0. */
+  accepted: Int64;
+  accepted_at_ns: NullableInt64;
+  accepted_by: string | null;
+}
+
+/** The calibration each capture was recorded with. */
+export interface CaptureCalibrationTable {
+  capture_id: string;
+  calibration_id: string;
+}
+
+/** A flagged extrinsic change: within a capture (`/tf_static` changed) or against the rig's accepted calibration. */
+export interface CalibrationDriftTable {
+  capture_id: string;
+  ordinal: Int64;
+  /** `within-capture` or `vs-accepted`. */
+  kind: string;
+  /** The child frame of the edge that moved. */
+  frame: string;
+  parent_frame: string;
+  at_ns: Int64;
+  rotation_deg: number;
+  translation_m: number;
+  /** `vs-accepted`: the accepted calibration compared against. */
+  reference_calibration_id: string | null;
+}
+
+/** One ego-motion trajectory of a capture; poses packed little-endian in `poses` (decision 0006). */
+export interface TrajectoriesTable {
+  capture_id: string;
+  /** e.g. `tf:odom->base_link`, `odom:/odom`, `gps:/gps/fix`. */
+  source: string;
+  frame: string;
+  child_frame: string | null;
+  /** 1 for the capture's preferred trajectory. */
+  is_primary: Int64;
+  pose_count: Int64;
+  start_ns: NullableInt64;
+  end_ns: NullableInt64;
+  length_m: number;
+  min_x: number | null;
+  min_y: number | null;
+  max_x: number | null;
+  max_y: number | null;
+  meta: JsonText;
+  poses: Uint8Array;
+}
+
+/** ATE/RPE of a capture's trajectory against a reference: stored, filterable properties of the capture. */
+export interface CaptureMetricsTable {
+  capture_id: string;
+  reference: string;
+  estimate_source: string;
+  align: string;
+  ape_pairs: Int64;
+  ape_rmse: number;
+  ape_mean: number;
+  ape_median: number;
+  ape_std: number;
+  ape_max: number;
+  rpe_pairs: Int64;
+  rpe_rmse: number;
+  rpe_mean: number;
+  rpe_max: number;
+  scale: number | null;
+  params: JsonText;
+  computed_at_ns: Int64;
 }

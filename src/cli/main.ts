@@ -5,10 +5,15 @@
 import { Command } from "commander";
 import { registerCoreCommands } from "./commands/core.ts";
 import { registerExportCommands } from "./commands/export.ts";
+import { registerRegistryCommands } from "./commands/registry.ts";
 import { reportError } from "./output.ts";
 
 /** Each capability registers its command group here (one file per group under ./commands). */
-const COMMAND_GROUPS: ((program: Command) => void)[] = [registerCoreCommands, registerExportCommands];
+const COMMAND_GROUPS: ((program: Command) => void)[] = [
+  registerCoreCommands,
+  registerExportCommands,
+  registerRegistryCommands,
+];
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram({ jsonErrors: argv.includes("--json") });

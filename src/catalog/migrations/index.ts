@@ -6,11 +6,13 @@
 import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./001_initial.ts";
 import { datasets } from "./002_datasets.ts";
+import { registry } from "./004_registry.ts";
 import type { CatalogMigration, MigrationContext } from "./context.ts";
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: CatalogMigration]> = [
   ["001_initial", initial],
   ["002_datasets", datasets],
+  ["004_registry", registry],
 ];
 
 /** Feeds MIGRATIONS to Kysely's Migrator, handing each the dialect it runs on. */
