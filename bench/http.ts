@@ -16,7 +16,7 @@ const argValue = (name: string, fallback: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const seconds = argValue("seconds", 10);
-const connections = argValue("connections", 32);
+const connections = argValue("connections", 16);
 
 const repoRoot = path.resolve(new URL("..", import.meta.url).pathname);
 const bin = path.join(repoRoot, "bin", "strata.js");

@@ -3,6 +3,7 @@
  * real captures, every route called through the SDK, a route × role matrix, the audit trail of
  * every data-reading and -changing request, and the OpenAPI document against the route table.
  */
+import { spawn } from "node:child_process";
 import { openAsBlob } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -211,6 +212,50 @@ describe("every route through the SDK", () => {
     expect([bad.status, bad.code]).toEqual([415, "STRATA_E_UNKNOWN_FORMAT"]);
     expect(bad.message).toContain("junk.bin");
     expect(bad.message).not.toContain(home.dir);
+  });
+
+  it("streams a large upload to disk in bounded memory", async () => {
+    // The uploader is its own process, so this process's memory is the server's.
+    const totalBytes = 320 << 20;
+    const uploader = `
+      const [url, token, total] = process.argv.slice(1);
+      const chunk = Buffer.alloc(1 << 20, 7);
+      let sent = 0;
+      const body = new ReadableStream({ pull(c) { if (sent >= Number(total)) return c.close(); sent += chunk.length; c.enqueue(chunk); } });
+      const res = await fetch(url, { method: "POST", body, duplex: "half",
+        headers: { authorization: "Bearer " + token, "content-type": "application/octet-stream" } });
+      process.stdout.write(res.status + " " + (await res.text()));`;
+    const engineerToken = (await strata.tokens.create("uploader", "engineer")).token;
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 20);
+    let output = "";
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          uploader,
+          `${server.url}/api/captures?filename=big.bin`,
+          engineerToken,
+          String(totalBytes),
+        ],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+      await new Promise((resolve) => child.once("exit", resolve));
+    } finally {
+      clearInterval(sampler);
+    }
+    // Not a log: every byte is received and stored, then format detection refuses it.
+    expect(output).toMatch(/^415 .*STRATA_E_UNKNOWN_FORMAT/);
+    // A buffered body would add at least 320 MiB.
+    expect(peak - baseline).toBeLessThan(160 << 20);
+    const text = await clients.viewer.metrics();
+    expect(Number(/strata_upload_bytes_total (\d+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(totalBytes);
   });
 
   it("lists runs and the audit log", async () => {
