@@ -3,7 +3,7 @@
  * Columns are built from typed arrays, not row objects, so a million rows convert in seconds.
  */
 import * as arrow from "apache-arrow";
-import { FEATURE_NAMES, SCENE_FEATURES, type SceneFeatures, type SceneHit, type SceneRow } from "./schema.ts";
+import { SCENE_FEATURES, type SceneFeatures, type SceneHit, type SceneRow } from "./schema.ts";
 
 const utf8Field = (name: string, nullable = false): arrow.Field =>
   new arrow.Field(name, new arrow.Utf8(), nullable);
@@ -29,8 +29,71 @@ export function scenesSchema(vectorDim: number): arrow.Schema {
     new arrow.Field("yM", new arrow.Float64(), false),
     new arrow.Field("headingRad", new arrow.Float64(), false),
     new arrow.Field("vector", vectorType(vectorDim), false),
+    // Covering columns: the whole record in two columns, so a result row costs 4 column reads, not 30.
+    new arrow.Field("record", new arrow.Utf8(), false),
+    new arrow.Field("numbers", numbersType(), false),
+    // Coarse spatial cells the trajectory touches (LabelList index): a LanceDB-side spatial prefilter.
+    new arrow.Field("cells", listOf(new arrow.Int64()), false),
   ]);
 }
+
+/** Side of the coarse cells stored in the `cells` column (m); fixed, independent of the in-memory grid. */
+export const COARSE_CELL_M = 128;
+const COARSE_RANGE = 1 << 24;
+
+/** Id of the coarse cell holding (xM, yM). */
+export function coarseCellId(xM: number, yM: number): number {
+  const cx = Math.floor(xM / COARSE_CELL_M) + COARSE_RANGE;
+  const cy = Math.floor(yM / COARSE_CELL_M) + COARSE_RANGE;
+  return cx * 2 * COARSE_RANGE + cy;
+}
+
+/** Segments covering more coarse cells than this are marked with this id instead (every query includes it). */
+export const COARSE_OVERSIZED_CELL = -1;
+const MAX_COARSE_CELLS_PER_SEGMENT = 64;
+
+/** The coarse cells touched by the bounding boxes of a trajectory's segments. */
+export function trajectoryCells(xM: ArrayLike<number>, yM: ArrayLike<number>): number[] {
+  const cells = new Set<number>();
+  const n = xM.length;
+  for (let i = 0; i < Math.max(1, n - 1); i++) {
+    const j = Math.min(i + 1, n - 1);
+    const x0 = Math.min(xM[i] as number, xM[j] as number);
+    const x1 = Math.max(xM[i] as number, xM[j] as number);
+    const y0 = Math.min(yM[i] as number, yM[j] as number);
+    const y1 = Math.max(yM[i] as number, yM[j] as number);
+    const cells2 = coarseCellsOfBox(x0, y0, x1, y1, MAX_COARSE_CELLS_PER_SEGMENT);
+    if (cells2 === undefined) cells.add(COARSE_OVERSIZED_CELL);
+    else for (const c of cells2) cells.add(c);
+  }
+  return [...cells];
+}
+
+/** Coarse cells under a box, or undefined when there are more than `max`. */
+export function coarseCellsOfBox(
+  minX: number,
+  minY: number,
+  maxX: number,
+  maxY: number,
+  max: number,
+): number[] | undefined {
+  const cx0 = Math.floor(minX / COARSE_CELL_M);
+  const cx1 = Math.floor(maxX / COARSE_CELL_M);
+  const cy0 = Math.floor(minY / COARSE_CELL_M);
+  const cy1 = Math.floor(maxY / COARSE_CELL_M);
+  if ((cx1 - cx0 + 1) * (cy1 - cy0 + 1) > max) return undefined;
+  const out: number[] = [];
+  for (let cx = cx0; cx <= cx1; cx++) {
+    for (let cy = cy0; cy <= cy1; cy++)
+      out.push((cx + COARSE_RANGE) * 2 * COARSE_RANGE + (cy + COARSE_RANGE));
+  }
+  return out;
+}
+
+/** `numbers`: little-endian float64 xM, yM, headingRad, then every feature in declared order (NaN for null).
+ * Binary, not a fixed-size float list: LanceDB treats those as vectors and rejects NaN in them. */
+const numbersType = (): arrow.Binary => new arrow.Binary();
+const NUMBERS_WIDTH = 3 + SCENE_FEATURES.length;
 
 export function trajectoriesSchema(): arrow.Schema {
   return new arrow.Schema([
@@ -171,6 +234,27 @@ export function float64ListData(values: readonly ArrayLike<number>[]): arrow.Dat
   });
 }
 
+/** list<int64> from per-row integer arrays. */
+export function int64ListData(values: readonly number[][]): arrow.Data {
+  const offsets = new Int32Array(values.length + 1);
+  let total = 0;
+  for (let i = 0; i < values.length; i++) {
+    total += (values[i] as number[]).length;
+    offsets[i + 1] = total;
+  }
+  const flat = new BigInt64Array(total);
+  let k = 0;
+  for (const row of values) for (const v of row) flat[k++] = BigInt(v);
+  const child = arrow.makeData({ type: new arrow.Int64(), length: total, nullCount: 0, data: flat });
+  return arrow.makeData({
+    type: listOf(new arrow.Int64()),
+    length: values.length,
+    nullCount: 0,
+    valueOffsets: offsets,
+    child,
+  });
+}
+
 /** fixed_size_list<float32, dim> from per-row vectors; throws on a wrong length or a non-finite value. */
 export function vectorData(
   dim: number,
@@ -211,6 +295,35 @@ export function scenesTable(rows: readonly SceneRow[], vectorDim: number): arrow
       (i) => `scene ${rows[i]?.sceneId}`,
     ),
   };
+  const width = NUMBERS_WIDTH;
+  const numbers = new Float64Array(rows.length * width);
+  rows.forEach((r, i) => {
+    numbers[i * width] = r.xM;
+    numbers[i * width + 1] = r.yM;
+    numbers[i * width + 2] = r.headingRad;
+    SCENE_FEATURES.forEach((f, j) => {
+      numbers[i * width + 3 + j] = (r.features as Record<string, number | null>)[f.name] ?? Number.NaN;
+    });
+  });
+  columns.numbers = arrow.makeData({
+    type: numbersType(),
+    length: rows.length,
+    nullCount: 0,
+    valueOffsets: Int32Array.from({ length: rows.length + 1 }, (_, i) => i * width * 8),
+    data: new Uint8Array(numbers.buffer),
+  });
+  columns.record = utf8Data(
+    rows.map((r) =>
+      JSON.stringify([r.captureId, r.startNs.toString(), r.endNs.toString(), r.site, r.rig, r.tags]),
+    ),
+  );
+  columns.cells = int64ListData(
+    rows.map((r) =>
+      r.trajectory && r.trajectory.xM.length > 0
+        ? trajectoryCells(r.trajectory.xM, r.trajectory.yM)
+        : trajectoryCells([r.xM], [r.yM]),
+    ),
+  );
   for (const f of SCENE_FEATURES) {
     columns[f.name] = numericData(
       f.kind,
@@ -238,21 +351,8 @@ export function trajectoriesTable(
   });
 }
 
-/** Columns a query returns for a SceneRecord. */
-export const RECORD_COLUMNS: readonly string[] = [
-  "sceneId",
-  "captureId",
-  "startNs",
-  "endNs",
-  "site",
-  "rig",
-  "quarantined",
-  "tags",
-  ...FEATURE_NAMES,
-  "xM",
-  "yM",
-  "headingRad",
-];
+/** Columns a query reads for a SceneRecord: the covering columns, not the 30 typed ones. */
+export const RECORD_COLUMNS: readonly string[] = ["sceneId", "quarantined", "record", "numbers"];
 
 type ColumnReader = (row: number) => unknown;
 
@@ -272,44 +372,51 @@ function reader(batch: arrow.RecordBatch, name: string): ColumnReader {
   return (row) => column.get(row);
 }
 
-/** Converts one result batch into hits; `_distance` (if present) becomes `distance` via `toDistance`. */
+/** Converts one result batch (RECORD_COLUMNS) into hits; `_distance` (if present) becomes `distance`. */
 export function hitsFromBatch(
   batch: arrow.RecordBatch,
   options: { withVector: boolean; toDistance: (raw: number) => number },
 ): SceneHit[] {
-  const r = (name: string) => reader(batch, name);
-  const sceneId = r("sceneId");
-  const captureId = r("captureId");
-  const startNs = r("startNs");
-  const endNs = r("endNs");
-  const site = r("site");
-  const rig = r("rig");
-  const quarantined = r("quarantined");
-  const tags = r("tags");
-  const xM = r("xM");
-  const yM = r("yM");
-  const headingRad = r("headingRad");
-  const features = FEATURE_NAMES.map((name) => [name, r(name)] as const);
-  const vector = options.withVector && batch.getChild("vector") ? r("vector") : undefined;
-  const distance = batch.getChild("_distance") ? r("_distance") : undefined;
+  const sceneId = reader(batch, "sceneId");
+  const quarantined = reader(batch, "quarantined");
+  const record = reader(batch, "record");
+  const numbersOf = reader(batch, "numbers");
+  const width = NUMBERS_WIDTH;
+  const vector = options.withVector && batch.getChild("vector") ? reader(batch, "vector") : undefined;
+  const distance = batch.getChild("_distance") ? reader(batch, "_distance") : undefined;
   const hits: SceneHit[] = [];
   for (let i = 0; i < batch.numRows; i++) {
-    const featureValues: Record<string, number | null> = {};
-    for (const [name, read] of features) featureValues[name] = read(i) as number | null;
-    const tagList = tags(i) as arrow.Vector | null;
+    const [captureId, startNs, endNs, site, rig, tags] = JSON.parse(record(i) as string) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string[],
+    ];
+    const bytes = numbersOf(i) as Uint8Array;
+    if (bytes.byteLength !== width * 8) throw new Error("internal: numbers column has the wrong width");
+    const numbers = new Float64Array(width);
+    new Uint8Array(numbers.buffer).set(bytes);
+    const base = 0;
+    const features: Record<string, number | null> = {};
+    SCENE_FEATURES.forEach((f, j) => {
+      const v = numbers[base + 3 + j] as number;
+      features[f.name] = Number.isNaN(v) ? null : v;
+    });
     const hit: SceneHit = {
       sceneId: sceneId(i) as string,
-      captureId: captureId(i) as string,
-      startNs: startNs(i) as bigint,
-      endNs: endNs(i) as bigint,
-      site: site(i) as string,
-      rig: rig(i) as string,
+      captureId,
+      startNs: BigInt(startNs),
+      endNs: BigInt(endNs),
+      site,
+      rig,
       quarantined: quarantined(i) as boolean,
-      tags: tagList ? ([...tagList] as string[]) : [],
-      features: featureValues as SceneFeatures,
-      xM: xM(i) as number,
-      yM: yM(i) as number,
-      headingRad: headingRad(i) as number,
+      tags,
+      features: features as SceneFeatures,
+      xM: numbers[base] as number,
+      yM: numbers[base + 1] as number,
+      headingRad: numbers[base + 2] as number,
     };
     if (vector) hit.vector = Float32Array.from((vector(i) as arrow.Vector).toArray() as Float32Array);
     if (distance) hit.distance = options.toDistance(distance(i) as number);

@@ -202,6 +202,19 @@ describe("LanceSceneIndex", () => {
         if (expected.length > 0) nonEmpty++;
       }
       expect(nonEmpty).toBeGreaterThan(6);
+      // A region too large for the cell prefilter: candidates go through the IN list or the two-phase read.
+      const everywhere = scenes()
+        .within({ xM: 0, yM: 0, radiusM: 30_000 })
+        .where("cars", ">=", 4)
+        .limit(100_000)
+        .plan();
+      const expected = rows
+        .filter((r) => passes(r, everywhere))
+        .map((r) => r.sceneId)
+        .sort();
+      expect(ids(await index.query(everywhere).toArray())).toEqual(expected);
+      expect(ids(await postFiltering.query(everywhere).toArray())).toEqual(expected);
+      expect(await postFiltering.query({ ...everywhere, limit: 7 }).toArray()).toHaveLength(7);
     } finally {
       await postFiltering.close();
     }
@@ -286,6 +299,15 @@ describe("LanceSceneIndex", () => {
           .sort(),
       );
     }
+    const viaPostFilter = await openSceneIndex({ dir, maxInListIds: 1 });
+    for (const p of patterns) {
+      let builder = scenes().where("speedMaxMps", ">", 5);
+      for (const text of p) builder = builder.graph(text);
+      expect(ids(await viaPostFilter.query(builder.plan()).toArray())).toEqual(
+        ids(await index.query(builder.plan()).toArray()),
+      );
+    }
+    await viaPostFilter.close();
     // Replacing a scene's graph drops its old relations.
     const first = graphs[0] as SceneGraph;
     await index.graphs.put([{ ...first, relations: [] }]);
@@ -382,18 +404,31 @@ describe("LanceSceneIndex", () => {
     scores.forEach((s, i) => expect(s.rarity).toBeCloseTo(expected[i]?.rarity ?? -1, 4));
   });
 
-  it("explains which index filters first, with estimates that match the results", async () => {
+  it("explains which index filters first, with estimates close to the results", async () => {
     const plan = parseQuery("within:(0, 0, 300m) and speedMaxMps > 5 and tag:urban near:scene_00000010 k:5");
     const explained = await index.explain(plan);
-    expect(explained.steps.map((s) => s.stage)).toEqual(["spatial-grid", "scalar-filter", "vector-search"]);
+    expect(explained.steps.map((s) => s.stage)).toEqual([
+      "spatial-grid",
+      "scalar-filter",
+      "post-filter",
+      "vector-search",
+    ]);
     const spatialOnly = await index
       .query({ ...plan, near: undefined, predicates: [], tags: [], includeQuarantined: true })
       .toArray();
     expect(explained.steps[0]?.estimatedRows).toBe(spatialOnly.length);
+    expect(explained.steps[1]?.index).toContain("LabelList(cells)");
     const filtered = await index.query({ ...plan, near: undefined }).toArray();
-    expect(explained.steps[1]?.estimatedRows).toBe(filtered.length);
+    expect(filtered.length).toBeGreaterThan(0);
+    expect(Math.abs((explained.steps[2]?.estimatedRows ?? -1) - filtered.length)).toBeLessThanOrEqual(
+      Math.max(5, filtered.length / 2),
+    );
+    expect(explained.steps[3]?.estimatedRows).toBe(5);
     expect(explained.lancePlan).toContain("KNNVectorDistance");
     expect(explained.query).toContain("within:(0, 0, 300m)");
+    const graphOnly = await index.explain(parseQuery('graph:"car within_5m ego" and tag:day'));
+    expect(graphOnly.steps.map((s) => s.stage)).toEqual(["scene-graph", "scalar-filter"]);
+    expect(graphOnly.steps[1]?.estimatedRows).toBe((await index.query(graphOnly.plan).toArray()).length);
   });
 
   it("replaces scenes on upsert, removes captures everywhere, and persists across reopen", async () => {

@@ -453,6 +453,20 @@ export class TrajectoryGrid {
     this.#oversized = fresh.#oversized;
   }
 
+  /** Releases spare capacity (after a bulk load). */
+  trim(): void {
+    const n = this.#sceneIds.length;
+    this.#alive = this.#alive.slice(0, n);
+    this.#firstSample = this.#firstSample.slice(0, n);
+    this.#sampleCount = this.#sampleCount.slice(0, n);
+    this.#stamp = this.#stamp.slice(0, n);
+    this.#xs = this.#xs.slice(0, this.#samples);
+    this.#ys = this.#ys.slice(0, this.#samples);
+    this.#yaws = this.#yaws.slice(0, this.#samples);
+    this.#sampleScene = this.#sampleScene.slice(0, this.#samples);
+    for (const list of this.#cells.values()) list.data = list.data.slice(0, Math.max(1, list.length));
+  }
+
   #nextStamp(): number {
     this.#queryStamp++;
     if (this.#queryStamp >= 0xffffffff) {
