@@ -59,6 +59,8 @@ interface LogSpec {
   /** ROS 1 bag (uppercase K/D) instead of ROS 2 MCAP. */
   ros1?: boolean;
   seconds?: number;
+  /** Write garbage instead of the k-th /odom message. */
+  corruptOdomAt?: number;
 }
 
 const TYPES: Record<string, string> = {
@@ -225,14 +227,13 @@ async function writeLog(file: string, spec: LogSpec): Promise<string> {
     });
     ids.set(topic, await writer.addChannel({ topic, schemaId, messageEncoding: "cdr" }));
   }
+  let odomCount = 0;
   for (const m of messages) {
     const ros2Name = (TYPES[m.topic] as string).replace("/", "/msg/");
     const encode = encoderFor("cdr", ros2Name, commonSchemaText(ros2Name, "ros2"));
-    await writer.addMessage({
-      channelId: ids.get(m.topic) as number,
-      logTimeNs: m.logTimeNs,
-      data: encode(m.message),
-    });
+    const corrupt = m.topic === "/odom" && odomCount++ === spec.corruptOdomAt;
+    const data = corrupt ? Uint8Array.of(0, 1, 0, 0, 9) : encode(m.message);
+    await writer.addMessage({ channelId: ids.get(m.topic) as number, logTimeNs: m.logTimeNs, data });
   }
   await writer.end();
   return file;
@@ -370,6 +371,14 @@ describe("registry analyzer (ingest)", () => {
     const relaxed = await ingest(lenient, "car-1", { drift: { maxRotationDeg: 2 } });
     expect(await listDriftEvents(catalog, relaxed.captureId)).toEqual([]);
     expect(seen.at(-1)?.thresholds).toEqual({ maxRotationDeg: 2, maxTranslationM: 0.02 });
+  });
+
+  it("an undecodable message is a warning, not a failed ingest", async () => {
+    const file = await writeLog(path.join(dir, "corrupt.mcap"), { corruptOdomAt: 10, seconds: 4 });
+    const result = await ingest(file, "car-3");
+    expect(result.warnings).toEqual(["registry: 1 messages on /odom could not be decoded"]);
+    const odom = (await listTrajectories(catalog, result.captureId)).find((t) => t.source === "odom:/odom");
+    expect(odom?.poseCount).toBe(40);
   });
 
   it("reads ROS 1 CameraInfo (K/D) and leaves captures without a rig unversioned", async () => {

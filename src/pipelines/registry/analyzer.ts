@@ -12,8 +12,11 @@ import type { Catalog, JsonObject } from "../../catalog/index.ts";
 import { StrataError } from "../../core/index.ts";
 import {
   type CameraCalibration,
-  calibrationFromCameraInfo,
   type CameraInfoMessage,
+  calibrationFromCameraInfo,
+  type Decoder,
+  decoderFor,
+  type LogSummary,
 } from "../../formats/index.ts";
 import type { AnalyzerContext, AnalyzerResult, CaptureAnalyzer } from "../ingest/ingest.ts";
 import {
@@ -97,19 +100,22 @@ async function analyzeCapture(
   const undecodable = new Map<string, number>();
 
   if (kinds.size > 0) {
-    for await (const message of context.reader.messages({ topics: [...kinds.keys()], decode: true })) {
+    // Decoded here, message by message, so one undecodable message is a warning rather than a failed ingest.
+    const decode = messageDecoder(context.summary);
+    for await (const message of context.reader.messages({ topics: [...kinds.keys()] })) {
       const kind = kinds.get(message.topic);
       if (!kind) continue;
-      if (message.decoded === undefined) {
+      const decoded = decode(message.channelId, message.data);
+      if (decoded === undefined) {
         undecodable.set(message.topic, (undecodable.get(message.topic) ?? 0) + 1);
         continue;
       }
       if (kind === "camera-info") {
-        readCameraInfo(message.topic, message.decoded, message.logTimeNs, cameras, warnings);
+        readCameraInfo(message.topic, decoded, message.logTimeNs, cameras, warnings);
         continue;
       }
       if (kind === "tf-static") {
-        for (const t of transformsOfMessage(message.decoded)) {
+        for (const t of transformsOfMessage(decoded)) {
           const extrinsic = extrinsicOf(t);
           if (!extrinsic) continue;
           const key = `${extrinsic.childFrame}\u0000${extrinsic.parentFrame}`;
@@ -117,7 +123,7 @@ async function analyzeCapture(
           detector.push(message.logTimeNs, extrinsic);
         }
       }
-      ego.push(kind, message.topic, message.decoded, message.logTimeNs);
+      ego.push(kind, message.topic, decoded, message.logTimeNs);
     }
   }
   for (const [topic, count] of undecodable)
@@ -222,6 +228,41 @@ async function analyzeCapture(
       await insertDriftEvents(tx, captureId, drift);
       await insertTrajectories(tx, captureId, trajectories);
     },
+  };
+}
+
+/**
+ * Decodes a message of a channel through its schema (else the standard definition of its type); undefined
+ * when there is no decoder or the bytes do not decode.
+ */
+function messageDecoder(summary: LogSummary): (channelId: number, data: Uint8Array) => unknown {
+  const decoders = new Map<number, Decoder | undefined>();
+  const decoderOf = (channelId: number): Decoder | undefined => {
+    if (decoders.has(channelId)) return decoders.get(channelId);
+    const channel = summary.channels.find((c) => c.id === channelId);
+    let decoder: Decoder | undefined;
+    if (channel) {
+      const schema = summary.schemas.find((s) => s.id === channel.schemaId);
+      for (const candidate of [schema, undefined]) {
+        try {
+          decoder = decoderFor(channel, candidate);
+        } catch {
+          decoder = undefined;
+        }
+        if (decoder) break;
+      }
+    }
+    decoders.set(channelId, decoder);
+    return decoder;
+  };
+  return (channelId, data) => {
+    const decoder = decoderOf(channelId);
+    if (!decoder) return undefined;
+    try {
+      return decoder(data);
+    } catch {
+      return undefined;
+    }
   };
 }
 
