@@ -24,6 +24,7 @@ import {
   type CameraSetup,
   inlineSource,
   type LidarSetup,
+  lidarSlotBytes,
   type OrderedSource,
   type SensorSetup,
   workerSource,
@@ -40,7 +41,7 @@ import {
 } from "./messages.ts";
 import type { Lighting, RenderBox } from "./render.ts";
 import { buildRig, type CameraRig, cameraFromOdom, type Rig } from "./rig.ts";
-import { forkRng, type Rng } from "./rng.ts";
+import { forkRng } from "./rng.ts";
 import { ROAD } from "./town.ts";
 import type { CaptureTruth, TruthCamera, TruthFault, TruthTransform } from "./truth.ts";
 import {
@@ -264,9 +265,10 @@ export async function generateCapture(options: GenerateCaptureOptions): Promise<
     sunX: Math.cos(sunElevation) * Math.cos(sunAzimuth),
     sunY: Math.cos(sunElevation) * Math.sin(sunAzimuth),
     sunZ: Math.sin(sunElevation),
-    exposure: night ? 0.3 : 1,
+    exposure: night ? 0.3 : rain ? 0.85 : 1,
     hazeHalfDistanceM: rain ? 90 : 350,
     night,
+    overcast: rain,
   };
   const imuRng = forkRng(seed, "imu");
   const imuBias = {
@@ -423,6 +425,8 @@ export async function generateCapture(options: GenerateCaptureOptions): Promise<
       staticBoxes: scenario.town.boxes,
       seed,
       rain,
+      ring: new SharedArrayBuffer(lidarSlotBytes(rig.lidar) * (SCANS_AHEAD + 4)),
+      slots: SCANS_AHEAD + 4,
     });
     const agentsAt = (tSecs: number) =>
       scenario.agents.flatMap((agent) => {
@@ -1024,5 +1028,3 @@ function buildTruth(input: TruthInput): CaptureTruth {
     })),
   };
 }
-
-export type { Rng };

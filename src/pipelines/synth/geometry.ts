@@ -1,7 +1,7 @@
 /**
  * Small rotation helpers for the generator's rig and renderer (named-field matrices for hot loops).
- * Geodetic conversions come from core. A `Transform` named `aFromB` maps points expressed in frame
- * B into frame A: p_a = R p_b + t.
+ * Geodetic conversions come from core. A `Transform` named `aFromB` maps points expressed
+ * in frame B into frame A: p_a = R p_b + t.
  */
 
 export interface Vec3 {
@@ -76,14 +76,6 @@ export function quatMultiply(a: Quat, b: Quat): Quat {
   };
 }
 
-export const quatConjugate = (q: Quat): Quat => ({ x: -q.x, y: -q.y, z: -q.z, w: q.w });
-
-/** Angle of the rotation between two orientations, in radians. */
-export function quatAngleBetween(a: Quat, b: Quat): number {
-  const d = Math.abs(a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w);
-  return 2 * Math.acos(Math.min(1, d));
-}
-
 export function matFromQuat(q: Quat): Mat3 {
   const n = Math.hypot(q.x, q.y, q.z, q.w);
   const x = q.x / n;
@@ -135,42 +127,3 @@ export const matFromColumns = (c0: Vec3, c1: Vec3, c2: Vec3): Mat3 => ({
   m21: c1.z,
   m22: c2.z,
 });
-
-export const mulMatVec = (m: Mat3, v: Vec3): Vec3 => ({
-  x: m.m00 * v.x + m.m01 * v.y + m.m02 * v.z,
-  y: m.m10 * v.x + m.m11 * v.y + m.m12 * v.z,
-  z: m.m20 * v.x + m.m21 * v.y + m.m22 * v.z,
-});
-
-export const transposeMat = (m: Mat3): Mat3 => ({
-  m00: m.m00,
-  m01: m.m10,
-  m02: m.m20,
-  m10: m.m01,
-  m11: m.m11,
-  m12: m.m21,
-  m20: m.m02,
-  m21: m.m12,
-  m22: m.m22,
-});
-
-export const rotateVec = (q: Quat, v: Vec3): Vec3 => mulMatVec(matFromQuat(q), v);
-
-export function applyTransform(aFromB: Transform, pointInB: Vec3): Vec3 {
-  const r = rotateVec(aFromB.rotation, pointInB);
-  return { x: r.x + aFromB.translation.x, y: r.y + aFromB.translation.y, z: r.z + aFromB.translation.z };
-}
-
-/** aFromC = aFromB ∘ bFromC. */
-export function composeTransforms(aFromB: Transform, bFromC: Transform): Transform {
-  return {
-    translation: applyTransform(aFromB, bFromC.translation),
-    rotation: quatMultiply(aFromB.rotation, bFromC.rotation),
-  };
-}
-
-export function invertTransform(aFromB: Transform): Transform {
-  const inverse = quatConjugate(aFromB.rotation);
-  const t = rotateVec(inverse, aFromB.translation);
-  return { translation: { x: -t.x, y: -t.y, z: -t.z }, rotation: inverse };
-}

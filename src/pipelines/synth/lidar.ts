@@ -49,7 +49,7 @@ export interface LidarPose {
   yaw: number;
 }
 
-export interface ScanOptions {
+interface ScanOptions {
   rain: boolean;
 }
 

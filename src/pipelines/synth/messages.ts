@@ -20,7 +20,7 @@ export type MessageType =
   | "diagnostic_msgs/DiagnosticArray"
   | "strata_msgs/ObjectArray";
 
-export const OBJECT_ARRAY_TYPE = "strata_msgs/ObjectArray";
+const OBJECT_ARRAY_TYPE = "strata_msgs/ObjectArray";
 
 const OBJECT_ARRAY_TEXT = `# Objects perceived around the robot at one instant (Strata synthetic reference perception).
 # header.stamp is the lidar scan the objects were found in; header.frame_id is base_link.
@@ -113,7 +113,7 @@ export function encoderForType(type: MessageType, profile: Profile): (message: o
 
 const NS = 1_000_000_000n;
 
-export function stampOf(
+function stampOf(
   ns: bigint,
   profile: Profile,
 ): { sec: number; nanosec: number } | { sec: number; nsec: number } {

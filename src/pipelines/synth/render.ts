@@ -46,6 +46,8 @@ export interface Lighting {
   /** Distance (m) at which haze reaches 50 %. */
   hazeHalfDistanceM: number;
   night: boolean;
+  /** Overcast: a grey sky and grey haze. */
+  overcast: boolean;
 }
 
 const GROUND_RGB: Rgb[] = [];
@@ -56,6 +58,9 @@ GROUND_RGB[GROUND.white] = [226, 226, 220];
 GROUND_RGB[GROUND.yellow] = [214, 178, 52];
 
 const NEAR_Z = 0.05;
+
+/** Corner indices (see drawBox) of the faces +x, −x, +y, −y and top, in order around each face. */
+const FACE_CORNERS = new Uint8Array([1, 3, 7, 5, 2, 0, 4, 6, 3, 2, 6, 7, 0, 1, 5, 4, 5, 7, 6, 4]);
 
 const toY = (r: number, g: number, b: number): number => 0.299 * r + 0.587 * g + 0.114 * b;
 const toCb = (r: number, g: number, b: number): number => 128 - 0.168736 * r - 0.331264 * g + 0.5 * b;
@@ -75,6 +80,9 @@ export class CameraRenderer {
   private readonly qx = new Float64Array(16);
   private readonly qy = new Float64Array(16);
   private readonly qz = new Float64Array(16);
+  private readonly cornerX = new Float64Array(8);
+  private readonly cornerY = new Float64Array(8);
+  private readonly cornerZ = new Float64Array(8);
 
   constructor(readonly model: PinholeModel) {
     const n = model.width * model.height;
@@ -89,7 +97,14 @@ export class CameraRenderer {
     this.rowMaterial = new Int8Array(model.width + 1);
   }
 
-  render(town: Town, boxes: readonly RenderBox[], pose: CameraFromOdom, light: Lighting): YCbCrImage {
+  /** Renders the static boxes and then the moving ones (the depth buffer sorts them out). */
+  render(
+    town: Town,
+    staticBoxes: readonly RenderBox[],
+    movingBoxes: readonly RenderBox[],
+    pose: CameraFromOdom,
+    light: Lighting,
+  ): YCbCrImage {
     this.invDepth.fill(0);
     const r = pose.r;
     const t = pose.t;
@@ -109,7 +124,8 @@ export class CameraRenderer {
       (r[5] as number) * (t[1] as number) +
       (r[8] as number) * (t[2] as number)
     );
-    for (const box of boxes) this.drawBox(box, pose, camX, camY, camZ, light);
+    for (const box of staticBoxes) this.drawBox(box, pose, camX, camY, camZ, light);
+    for (const box of movingBoxes) this.drawBox(box, pose, camX, camY, camZ, light);
     this.drawGroundAndSky(town, pose, camX, camY, camZ, light);
     return this.image;
   }
@@ -157,16 +173,26 @@ export class CameraRenderer {
     const s = Math.sin(box.yawRad);
     const hl = box.length / 2;
     const hw = box.width / 2;
-    // Faces: +x, −x, +y, −y (local), and the top.
+    const h = box.height;
+    // The eight corners in camera coordinates: index = (x+ ? 1 : 0) | (y+ ? 2 : 0) | (top ? 4 : 0).
+    const cx8 = this.cornerX;
+    const cy8 = this.cornerY;
+    const cz8 = this.cornerZ;
+    for (let k = 0; k < 8; k++) {
+      const lx = k & 1 ? hl : -hl;
+      const ly = k & 2 ? hw : -hw;
+      const z = k & 4 ? h : 0;
+      const ox = box.centerX + c * lx - s * ly;
+      const oy = box.centerY + s * lx + c * ly;
+      cx8[k] = (r[0] as number) * ox + (r[1] as number) * oy + (r[2] as number) * z + (pose.t[0] as number);
+      cy8[k] = (r[3] as number) * ox + (r[4] as number) * oy + (r[5] as number) * z + (pose.t[1] as number);
+      cz8[k] = (r[6] as number) * ox + (r[7] as number) * oy + (r[8] as number) * z + (pose.t[2] as number);
+    }
+    // Faces: +x, −x, +y, −y (box axes) and the top, each as four corner indices.
     for (let face = 0; face < 5; face++) {
-      let nx: number;
-      let ny: number;
-      let nz: number;
-      if (face === 0) [nx, ny, nz] = [c, s, 0];
-      else if (face === 1) [nx, ny, nz] = [-c, -s, 0];
-      else if (face === 2) [nx, ny, nz] = [-s, c, 0];
-      else if (face === 3) [nx, ny, nz] = [s, -c, 0];
-      else [nx, ny, nz] = [0, 0, 1];
+      const nx = face === 0 ? c : face === 1 ? -c : face === 2 ? -s : face === 3 ? s : 0;
+      const ny = face === 0 ? s : face === 1 ? -s : face === 2 ? c : face === 3 ? -c : 0;
+      const nz = face === 4 ? 1 : 0;
       // A point on the face.
       const fxo =
         box.centerX +
@@ -174,47 +200,14 @@ export class CameraRenderer {
       const fyo =
         box.centerY +
         (face === 0 ? s * hl : face === 1 ? -s * hl : face === 2 ? c * hw : face === 3 ? -c * hw : 0);
-      const fzo = face === 4 ? box.height : 0;
+      const fzo = face === 4 ? h : 0;
       if (nx * (camX - fxo) + ny * (camY - fyo) + nz * (camZ - fzo) <= 1e-9) continue;
-      // Four corners in odom, counter-clockwise seen from outside (orientation is irrelevant for filling).
-      let count = 0;
-      const corner = (lx: number, ly: number, z: number): void => {
-        const ox = box.centerX + c * lx - s * ly;
-        const oy = box.centerY + s * lx + c * ly;
-        this.px[count] =
-          (r[0] as number) * ox + (r[1] as number) * oy + (r[2] as number) * z + (pose.t[0] as number);
-        this.py[count] =
-          (r[3] as number) * ox + (r[4] as number) * oy + (r[5] as number) * z + (pose.t[1] as number);
-        this.pz[count] =
-          (r[6] as number) * ox + (r[7] as number) * oy + (r[8] as number) * z + (pose.t[2] as number);
-        count++;
-      };
-      const h = box.height;
-      if (face === 0) {
-        corner(hl, -hw, 0);
-        corner(hl, hw, 0);
-        corner(hl, hw, h);
-        corner(hl, -hw, h);
-      } else if (face === 1) {
-        corner(-hl, hw, 0);
-        corner(-hl, -hw, 0);
-        corner(-hl, -hw, h);
-        corner(-hl, hw, h);
-      } else if (face === 2) {
-        corner(hl, hw, 0);
-        corner(-hl, hw, 0);
-        corner(-hl, hw, h);
-        corner(hl, hw, h);
-      } else if (face === 3) {
-        corner(-hl, -hw, 0);
-        corner(hl, -hw, 0);
-        corner(hl, -hw, h);
-        corner(-hl, -hw, h);
-      } else {
-        corner(hl, -hw, h);
-        corner(hl, hw, h);
-        corner(-hl, hw, h);
-        corner(-hl, -hw, h);
+      const base = face * 4;
+      for (let k = 0; k < 4; k++) {
+        const corner = FACE_CORNERS[base + k] as number;
+        this.px[k] = cx8[corner] as number;
+        this.py[k] = cy8[corner] as number;
+        this.pz[k] = cz8[corner] as number;
       }
       // Colour: sun shading and haze, unless emissive.
       let red = box.colorRgb[0];
@@ -224,12 +217,12 @@ export class CameraRenderer {
         const lambert = Math.max(0, nx * light.sunX + ny * light.sunY + nz * light.sunZ);
         const shade = 0.5 + 0.5 * lambert;
         const haze = hazeWeight(Math.sqrt((fxo - camX) ** 2 + (fyo - camY) ** 2), light.hazeHalfDistanceM);
-        const [hr, hg, hb] = light.night ? NIGHT_HAZE : DAY_HAZE;
+        const [hr, hg, hb] = hazeColor(light);
         red = red * shade * (1 - haze) + hr * haze;
         green = green * shade * (1 - haze) + hg * haze;
         blue = blue * shade * (1 - haze) + hb * haze;
       }
-      this.fillPolygon(count, nx, ny, nz, fxo, fyo, fzo, pose, red, green, blue, light.exposure);
+      this.fillPolygon(4, nx, ny, nz, fxo, fyo, fzo, pose, red, green, blue, light.exposure);
     }
   }
 
@@ -349,7 +342,7 @@ export class CameraRenderer {
     const r = pose.r;
     const exposure = light.exposure;
     const chromaGain = Math.sqrt(exposure);
-    const [hr, hg, hb] = light.night ? NIGHT_HAZE : DAY_HAZE;
+    const [hr, hg, hb] = hazeColor(light);
     const hazeY = toY(hr, hg, hb);
     const hazeCb = toCb(hr, hg, hb);
     const hazeCr = toCr(hr, hg, hb);
@@ -359,7 +352,7 @@ export class CameraRenderer {
       this.groundCb[m] = toCb(gr, gg, gb);
       this.groundCr[m] = toCr(gr, gg, gb);
     }
-    const [zr, zg, zb] = light.night ? NIGHT_ZENITH : DAY_ZENITH;
+    const [zr, zg, zb] = light.night ? NIGHT_ZENITH : light.overcast ? OVERCAST_ZENITH : DAY_ZENITH;
     const zenithY = toY(zr, zg, zb);
     const zenithCb = toCb(zr, zg, zb);
     const zenithCr = toCr(zr, zg, zb);
@@ -461,10 +454,15 @@ export class CameraRenderer {
   }
 }
 
+const OVERCAST_HAZE: Rgb = [168, 172, 178];
+const OVERCAST_ZENITH: Rgb = [120, 126, 136];
 const DAY_HAZE: Rgb = [200, 212, 226];
 const DAY_ZENITH: Rgb = [86, 138, 214];
 const NIGHT_HAZE: Rgb = [40, 44, 60];
 const NIGHT_ZENITH: Rgb = [6, 8, 20];
+
+const hazeColor = (light: Lighting): Rgb =>
+  light.night ? NIGHT_HAZE : light.overcast ? OVERCAST_HAZE : DAY_HAZE;
 
 function hazeWeight(distance: number, halfDistance: number): number {
   const h = distance / halfDistance;

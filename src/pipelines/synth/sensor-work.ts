@@ -6,7 +6,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { JpegEncoder } from "./jpeg.ts";
-import { type CastBox, type LidarPose, LidarScanner } from "./lidar.ts";
+import { type CastBox, type LidarPose, LidarScanner, POINT_STEP } from "./lidar.ts";
 import {
   type CameraFromOdom,
   CameraRenderer,
@@ -42,7 +42,16 @@ export interface LidarSetup {
   staticBoxes: CastBox[];
   seed: number;
   rain: boolean;
+  /**
+   * Scan results go into this ring of slots (shared with a worker), so no scan allocates: the
+   * caller must be done with a scan's bytes before `slots` more scans are taken.
+   */
+  ring: SharedArrayBuffer;
+  slots: number;
 }
+
+/** Bytes one lidar ring slot needs. */
+export const lidarSlotBytes = (rig: LidarRig): number => rig.columns * rig.elevationsRad.length * POINT_STEP;
 
 export interface LidarRequest {
   pose: LidarPose;
@@ -51,7 +60,7 @@ export interface LidarRequest {
 }
 
 export interface LidarResult {
-  /** Point bytes (point_step 20), owned by the receiver. */
+  /** Point bytes (point_step 20): a view into the ring, valid until `slots` more scans are taken. */
   data: Uint8Array;
   count: number;
 }
@@ -70,7 +79,7 @@ export function jobFor(
     return (request) => {
       const r = request as CameraRequest;
       const bytes = encoder.encode(
-        renderer.render(setup.town, setup.staticBoxes.concat(r.agentBoxes), r.pose, setup.light),
+        renderer.render(setup.town, setup.staticBoxes, r.agentBoxes, r.pose, setup.light),
       );
       return { result: bytes, transfer: [bytes.buffer as ArrayBuffer] };
     };
@@ -78,6 +87,8 @@ export function jobFor(
   const scanner = new LidarScanner(setup.rig, forkRng(setup.seed, "lidar-noise-table"));
   const rng = forkRng(setup.seed, "lidar");
   const reach = setup.rig.maxRangeM + 60;
+  const slotBytes = lidarSlotBytes(setup.rig);
+  let scanIndex = 0;
   return (request) => {
     const r = request as LidarRequest;
     const boxes = setup.staticBoxes.filter(
@@ -85,9 +96,20 @@ export function jobFor(
     );
     for (const agent of r.agentBoxes) boxes.push(agent);
     const { data, count } = scanner.scan(setup.town, boxes, r.pose, rng, { rain: setup.rain });
-    const copy = data.slice();
-    return { result: { data: copy, count } satisfies LidarResult, transfer: [copy.buffer as ArrayBuffer] };
+    const slot = scanIndex++ % setup.slots;
+    new Uint8Array(setup.ring, slot * slotBytes, data.byteLength).set(data);
+    return { result: { slot, count }, transfer: [] };
   };
+}
+
+/** Turns what a job posted into the caller's result (lidar: a view into the shared ring). */
+function finish(setup: SensorSetup, posted: unknown): unknown {
+  if (setup.kind === "camera") return posted;
+  const { slot, count } = posted as { slot: number; count: number };
+  return {
+    data: new Uint8Array(setup.ring, slot * lidarSlotBytes(setup.rig), count * POINT_STEP),
+    count,
+  } satisfies LidarResult;
 }
 
 /** Results in request order. */
@@ -106,7 +128,7 @@ export function inlineSource<S extends SensorSetup>(setup: S): OrderedSource<S> 
     },
     take: async () => {
       if (queue.length === 0) throw new Error("nothing requested");
-      return job(queue.shift()).result as ResultOf<S>;
+      return finish(setup, job(queue.shift()).result) as ResultOf<S>;
     },
     close: async () => undefined,
   };
@@ -116,7 +138,11 @@ export function inlineSource<S extends SensorSetup>(setup: S): OrderedSource<S> 
 export async function workerSource<S extends SensorSetup>(setup: S): Promise<OrderedSource<S>> {
   let worker: Worker;
   try {
-    worker = new Worker(new URL("./sensor-worker.mjs", import.meta.url), { workerData: setup });
+    worker = new Worker(new URL("./sensor-worker.mjs", import.meta.url), {
+      workerData: setup,
+      // A larger young generation: the jobs make many short-lived objects per frame.
+      resourceLimits: { maxYoungGenerationSizeMb: 64 },
+    });
     await new Promise<void>((resolve, reject) => {
       worker.once("message", (message: unknown) =>
         message === "ready" ? resolve() : reject(new Error(String(message))),
@@ -132,7 +158,7 @@ export async function workerSource<S extends SensorSetup>(setup: S): Promise<Ord
   worker.on("message", (message: { result?: ResultOf<S>; error?: string }) => {
     const waiter = waiting.shift();
     if (!waiter) return;
-    if (message.error === undefined) waiter.resolve(message.result as ResultOf<S>);
+    if (message.error === undefined) waiter.resolve(finish(setup, message.result) as ResultOf<S>);
     else waiter.reject(new Error(`sensor worker failed: ${message.error}`));
   });
   worker.on("error", (error) => {

@@ -15,7 +15,6 @@ import {
   type Rgb,
   raiseBuildings,
   round4,
-  type StaticBox,
   type Town,
 } from "./town.ts";
 
@@ -954,6 +953,3 @@ class Planner {
     );
   }
 }
-
-export { normalizeAngle };
-export type { StaticBox, Town };
