@@ -12,6 +12,18 @@ export interface StrataConfig {
   home: string;
   catalog: CatalogConfig;
   blobs: { kind: "local"; root: string };
+  /** Where OpenLineage RunEvents go (see `lineageSinksOf`); absent: the default JSONL file only. */
+  openlineage?: OpenLineageConfig;
+}
+
+/** `config.json`: `{"openlineage": {"jsonl": "path", "url": "http://…"}}`. */
+export interface OpenLineageConfig {
+  /** JSON Lines file, relative to the home (default `lineage/openlineage.jsonl`); null turns it off. */
+  jsonl?: string | null;
+  /** Base URL of an OpenLineage HTTP endpoint (Marquez: events go to `<url>/api/v1/lineage`). */
+  url?: string | null;
+  /** Sent as a bearer token to `url`. */
+  apiKey?: string;
 }
 
 export interface ConfigOverrides {
@@ -39,10 +51,15 @@ export function resolveConfig(overrides: ConfigOverrides = {}): StrataConfig {
     }
     catalog = { kind: "postgres", url };
   }
-  return { home, catalog, blobs: fileConfig.blobs ?? { kind: "local", root: path.join(home, "blobs") } };
+  return {
+    home,
+    catalog,
+    blobs: fileConfig.blobs ?? { kind: "local", root: path.join(home, "blobs") },
+    ...(fileConfig.openlineage === undefined ? {} : { openlineage: fileConfig.openlineage }),
+  };
 }
 
-function readConfigFile(file: string): Partial<Pick<StrataConfig, "catalog" | "blobs">> {
+function readConfigFile(file: string): Partial<Pick<StrataConfig, "catalog" | "blobs" | "openlineage">> {
   if (!existsSync(file)) return {};
   try {
     return JSON.parse(readFileSync(file, "utf8")) as Partial<StrataConfig>;

@@ -9,6 +9,7 @@ import { toStrataError } from "../core/index.ts";
 import { type IngestOptions, type IngestResult, ingestPath, recordFailedIngest } from "../pipelines/index.ts";
 import { LocalBlobStore } from "../storage/index.ts";
 import type { StrataConfig } from "./config.ts";
+import { lineageSinksOf, withRunEvents } from "./lineage-emit.ts";
 import { registryAnalyzerFor } from "./registry.ts";
 
 export type Role = "viewer" | "engineer" | "steward" | "admin";
@@ -43,7 +44,8 @@ export interface Strata {
 
 export async function createStrata(config: StrataConfig): Promise<Strata> {
   await mkdir(config.home, { recursive: true });
-  const catalog = await openCatalog(config.catalog);
+  // Every finished run also goes out as OpenLineage events (lineage-emit.ts).
+  const catalog = withRunEvents(await openCatalog(config.catalog), lineageSinksOf(config));
   const blobs = new LocalBlobStore(config.blobs.root);
   const codeVersion = await readCodeVersion();
   const defaultActor = `cli:${process.env.USER ?? "local"}`;

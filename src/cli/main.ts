@@ -4,6 +4,7 @@
  */
 import { Command } from "commander";
 import { registerCoreCommands } from "./commands/core.ts";
+import { registerDatasetCommands } from "./commands/datasets.ts";
 import { registerExportCommands } from "./commands/export.ts";
 import { registerRegistryCommands } from "./commands/registry.ts";
 import { reportError } from "./output.ts";
@@ -13,6 +14,7 @@ const COMMAND_GROUPS: ((program: Command) => void)[] = [
   registerCoreCommands,
   registerExportCommands,
   registerRegistryCommands,
+  registerDatasetCommands,
 ];
 
 export async function main(argv: string[]): Promise<number> {

@@ -2,3 +2,8 @@ export * from "./ingest/index.ts";
 export * from "./registry/index.ts";
 export * from "./export/index.ts";
 export * from "./synth/index.ts";
+export * from "./datasets/index.ts";
+export * from "./lineage/index.ts";
+// Both the bundle (export) and dataset versions have a `manifestJson`: the bundle's keeps the name.
+export { manifestJson } from "./export/index.ts";
+export { manifestJson as datasetManifestJson } from "./datasets/index.ts";

@@ -60,3 +60,14 @@ export {
   type SplitGroupBy,
   type SplitPolicy,
 } from "./types.ts";
+export {
+  MATERIALIZE_FORMAT,
+  MATERIALIZE_FORMAT_VERSION,
+  MATERIALIZED_INDEX_FILE,
+  MATERIALIZED_MANIFEST_FILE,
+  materializeVersion,
+  type MaterializeDeps,
+  type MaterializedSample,
+  type MaterializeOptions,
+  type MaterializeResult,
+} from "./materialize.ts";

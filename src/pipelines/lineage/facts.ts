@@ -10,6 +10,7 @@
  * Other sources plug in as `CaptureFactSource`s (first non-null value per fact wins).
  */
 import type { Catalog, CaptureRecord, JsonValue } from "../../catalog/index.ts";
+import { CATALOG_FACT_SOURCES } from "./catalog-facts.ts";
 import { entriesOf, runsReferencing } from "./runs.ts";
 
 export interface CaptureFacts {
@@ -65,7 +66,12 @@ export const provenanceFactSource: CaptureFactSource = async (capture) => {
   return facts;
 };
 
-export const DEFAULT_FACT_SOURCES: readonly CaptureFactSource[] = [runFactSource, provenanceFactSource];
+/** The QA and calibration tables first (catalog-facts.ts), then run conventions, then provenance. */
+export const DEFAULT_FACT_SOURCES: readonly CaptureFactSource[] = [
+  ...CATALOG_FACT_SOURCES,
+  runFactSource,
+  provenanceFactSource,
+];
 
 export async function captureFacts(
   capture: CaptureRecord,

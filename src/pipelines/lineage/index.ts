@@ -57,3 +57,8 @@ export type {
   LineageResolver,
   ResolveContext,
 } from "./types.ts";
+export {
+  CATALOG_FACT_SOURCES,
+  captureCalibrationFactSource,
+  qaTableFactSource,
+} from "./catalog-facts.ts";
