@@ -24,6 +24,7 @@ export { ingestUpload, type UploadRequest, type UploadResult } from "./upload.ts
 export { type AuditBatcher, type AuditInput, createAuditBatcher } from "./audit-batch.ts";
 export * from "./export.ts";
 export * from "./registry.ts";
+export * from "./export-lakehouse.ts";
 export * from "./datasets.ts";
 export { DEFAULT_OPENLINEAGE_JSONL, lineageSinksOf, type RunEventsOptions, withRunEvents } from "./lineage-emit.ts";
 export type { OpenLineageConfig } from "./config.ts";

@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { registerCoreCommands } from "./commands/core.ts";
 import { registerDatasetCommands } from "./commands/datasets.ts";
 import { registerExportCommands } from "./commands/export.ts";
+import { registerLakehouseExportCommands } from "./commands/export-lakehouse.ts";
 import { registerRegistryCommands } from "./commands/registry.ts";
 import { reportError } from "./output.ts";
 
@@ -13,6 +14,7 @@ import { reportError } from "./output.ts";
 const COMMAND_GROUPS: ((program: Command) => void)[] = [
   registerCoreCommands,
   registerExportCommands,
+  registerLakehouseExportCommands,
   registerRegistryCommands,
   registerDatasetCommands,
 ];
