@@ -20,6 +20,8 @@ import {
 } from "../src/pipelines/index.ts";
 import { type CliResult, fixtures, json, strataAsync, tempDir } from "./helpers.ts";
 
+/** Each test spawns the real CLI several times (seconds each on a loaded machine). */
+const CLI_TEST_TIMEOUT_MS = 300_000;
 const ROS_EXAMPLE = path.join(fixtures, "ros1/ROS_example.bag");
 const CALIBRATION = path.join(fixtures, "calibration");
 
@@ -74,7 +76,9 @@ const ok = (result: CliResult): CliResult => {
   return result;
 };
 
-describe("trajectory metrics from ROS_example.bag (groundtruth vs ORB-SLAM)", () => {
+describe("trajectory metrics from ROS_example.bag (groundtruth vs ORB-SLAM)", {
+  timeout: CLI_TEST_TIMEOUT_MS,
+}, () => {
   let home: string;
   let cleanup: () => void;
   let ref: PoseTrajectory;
@@ -271,7 +275,7 @@ describe("trajectory metrics from ROS_example.bag (groundtruth vs ORB-SLAM)", ()
   });
 });
 
-describe("calibration import (the three fixtures)", () => {
+describe("calibration import (the three fixtures)", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let home: string;
   let cleanup: () => void;
   beforeAll(() => {
@@ -400,7 +404,9 @@ describe("calibration import (the three fixtures)", () => {
   });
 });
 
-describe("synthetic captures: drift and GNSS ego-motion against ground truth", () => {
+describe("synthetic captures: drift and GNSS ego-motion against ground truth", {
+  timeout: CLI_TEST_TIMEOUT_MS,
+}, () => {
   let home: string;
   let cleanup: () => void;
   let clean: { path: string; truthPath: string };
