@@ -26,5 +26,10 @@ export * from "./export.ts";
 export * from "./registry.ts";
 export * from "./export-lakehouse.ts";
 export * from "./datasets.ts";
-export { DEFAULT_OPENLINEAGE_JSONL, lineageSinksOf, type RunEventsOptions, withRunEvents } from "./lineage-emit.ts";
+export {
+  DEFAULT_OPENLINEAGE_JSONL,
+  lineageSinksOf,
+  type RunEventsOptions,
+  withRunEvents,
+} from "./lineage-emit.ts";
 export type { OpenLineageConfig } from "./config.ts";

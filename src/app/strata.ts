@@ -6,7 +6,13 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { type Catalog, type JsonObject, openCatalog } from "../catalog/index.ts";
 import { toStrataError } from "../core/index.ts";
-import { type IngestOptions, type IngestResult, ingestPath, recordFailedIngest } from "../pipelines/index.ts";
+import {
+  type IngestOptions,
+  type IngestResult,
+  ingestPath,
+  qaAnalyzer,
+  recordFailedIngest,
+} from "../pipelines/index.ts";
 import { LocalBlobStore } from "../storage/index.ts";
 import type { StrataConfig } from "./config.ts";
 import { lineageSinksOf, withRunEvents } from "./lineage-emit.ts";
@@ -50,7 +56,7 @@ export async function createStrata(config: StrataConfig): Promise<Strata> {
   const codeVersion = await readCodeVersion();
   const defaultActor = `cli:${process.env.USER ?? "local"}`;
   // Run on every new capture before its rows commit, in order (calibration/ego-motion, then QA).
-  const analyzers = [registryAnalyzerFor(config)];
+  const analyzers = [registryAnalyzerFor(config), qaAnalyzer({ codeVersion })];
 
   return {
     config,

@@ -229,3 +229,101 @@ export interface CaptureMetricsTable {
   params: JsonText;
   computed_at_ns: Int64;
 }
+
+/** Governance tables (migration 003: pipelines/qa, contracts, ontology), merged into CatalogDatabase. */
+export interface CatalogDatabase {
+  contracts: ContractsTable;
+  contract_checks: ContractChecksTable;
+  qa_results: QaResultsTable;
+  qa_overrides: QaOverridesTable;
+  ontology_versions: OntologyVersionsTable;
+  ontology_proposals: OntologyProposalsTable;
+  labels: LabelsTable;
+}
+
+/** One version of a data contract (immutable); `document` is the validated contract as canonical JSON. */
+export interface ContractsTable {
+  name: string;
+  version: string;
+  document: JsonText;
+  /** The YAML as submitted. */
+  source: string;
+  sha256: string;
+  /** Schema hash per contracted topic type when the version was added (schema evolution baseline). */
+  baselines: JsonText;
+  created_at_ns: Int64;
+  created_by: string;
+}
+
+export interface ContractChecksTable {
+  check_id: string;
+  capture_id: string;
+  contract_name: string;
+  contract_version: string;
+  run_id: string | null;
+  /** 1 passed, 0 violated. */
+  passed: Int64;
+  violations: JsonText;
+  checked_at_ns: Int64;
+}
+
+/** The QA verdict of one run over one capture. */
+export interface QaResultsTable {
+  run_id: string;
+  capture_id: string;
+  verdict: string;
+  reasons: JsonText;
+  plan: JsonText;
+  coverage: JsonText;
+  policy: JsonText;
+  drift_source: string;
+  created_at_ns: Int64;
+}
+
+export interface QaOverridesTable {
+  override_id: string;
+  capture_id: string;
+  run_id: string | null;
+  actor: string;
+  reason: string;
+  at_ns: Int64;
+}
+
+export interface OntologyVersionsTable {
+  version: string;
+  document: JsonText;
+  proposal_id: string | null;
+  created_at_ns: Int64;
+  created_by: string;
+}
+
+export interface OntologyProposalsTable {
+  proposal_id: string;
+  base_version: string;
+  changes: JsonText;
+  note: string;
+  /** `proposed`, `approved`, `rejected`. */
+  status: string;
+  proposed_by: string;
+  proposed_at_ns: Int64;
+  decided_by: string | null;
+  decided_at_ns: NullableInt64;
+  decision_reason: string | null;
+  result_version: string | null;
+  migration: JsonText | null;
+}
+
+/** A class label: an annotation (source `import:…`) or class names seen in messages (source `topic:…`). */
+export interface LabelsTable {
+  label_id: string;
+  capture_id: string | null;
+  topic: string | null;
+  class_name: string;
+  attributes: JsonText;
+  start_ns: NullableInt64;
+  end_ns: NullableInt64;
+  source: string;
+  count: Int64;
+  ontology_version: string | null;
+  created_at_ns: Int64;
+}

@@ -7,6 +7,7 @@ import { registerCoreCommands } from "./commands/core.ts";
 import { registerDatasetCommands } from "./commands/datasets.ts";
 import { registerExportCommands } from "./commands/export.ts";
 import { registerLakehouseExportCommands } from "./commands/export-lakehouse.ts";
+import { registerGovernanceCommands } from "./commands/governance.ts";
 import { registerRegistryCommands } from "./commands/registry.ts";
 import { reportError } from "./output.ts";
 
@@ -16,6 +17,7 @@ const COMMAND_GROUPS: ((program: Command) => void)[] = [
   registerExportCommands,
   registerLakehouseExportCommands,
   registerRegistryCommands,
+  registerGovernanceCommands,
   registerDatasetCommands,
 ];
 

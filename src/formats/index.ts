@@ -1,5 +1,6 @@
 export * from "./calibration/index.ts";
 export * from "./codec/index.ts";
+export * from "./codec/definition.ts";
 export * from "./mcap/index.ts";
 export {
   bufferSource,

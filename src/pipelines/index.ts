@@ -7,3 +7,7 @@ export * from "./lineage/index.ts";
 // Both the bundle (export) and dataset versions have a `manifestJson`: the bundle's keeps the name.
 export { manifestJson } from "./export/index.ts";
 export { manifestJson as datasetManifestJson } from "./datasets/index.ts";
+export * from "./qa/index.ts";
+export * from "./contracts/index.ts";
+export * from "./ontology/index.ts";
+export * from "./schemas/index.ts";

@@ -21,8 +21,9 @@ export type {
   SceneGraphRelation,
   SceneGraphStore,
 } from "./graph.ts";
-export { LanceSceneIndex, openSceneIndex, searchDir } from "./lance-scene-index.ts";
+export { openSceneIndex, searchDir } from "./open.ts";
 export type {
+  LanceSceneIndex,
   AttachedVector,
   CreateIndexesOptions,
   DistanceType,

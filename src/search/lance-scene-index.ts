@@ -163,9 +163,6 @@ export interface SceneIndex extends SceneQueryExecutor {
 }
 
 /** Where the embedded index lives under $STRATA_HOME. */
-export function searchDir(strataHome: string): string {
-  return path.join(strataHome, "search");
-}
 
 function notFound(detail: string): StrataError {
   return new StrataError("STRATA_E_NOT_FOUND", detail);

@@ -6,12 +6,14 @@
 import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./001_initial.ts";
 import { datasets } from "./002_datasets.ts";
+import { governance } from "./003_governance.ts";
 import { registry } from "./004_registry.ts";
 import type { CatalogMigration, MigrationContext } from "./context.ts";
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: CatalogMigration]> = [
   ["001_initial", initial],
   ["002_datasets", datasets],
+  ["003_governance", governance],
   ["004_registry", registry],
 ];
 

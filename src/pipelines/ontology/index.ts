@@ -1,0 +1,25 @@
+export * from "./model.ts";
+export * from "./semver.ts";
+export {
+  activeOntology,
+  type ApprovalResult,
+  approveProposal,
+  type DriftEntry,
+  type DriftReport,
+  driftReport,
+  getOntologyVersion,
+  getProposal,
+  initOntology,
+  insertLabels,
+  type LabelInput,
+  type LabelRecord,
+  listLabels,
+  listOntologyVersions,
+  listProposals,
+  OBSERVED_LABEL_SOURCE,
+  type OntologyProposal,
+  type OntologyVersion,
+  type ProposalStatus,
+  proposeChanges,
+  rejectProposal,
+} from "./store.ts";

@@ -1,0 +1,2 @@
+export * from "./evolution.ts";
+export * from "./registry.ts";
