@@ -33,3 +33,4 @@ export {
   withRunEvents,
 } from "./lineage-emit.ts";
 export type { OpenLineageConfig } from "./config.ts";
+export * from "./scenes.ts";

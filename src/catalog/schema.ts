@@ -327,3 +327,24 @@ export interface LabelsTable {
   ontology_version: string | null;
   created_at_ns: Int64;
 }
+
+/** Scenes (migration 005, pipelines/scenes): time windows of captures with their features. */
+export interface CatalogDatabase {
+  scenes: ScenesTable;
+}
+
+export interface ScenesTable {
+  scene_id: string;
+  capture_id: string;
+  start_ns: Int64;
+  end_ns: Int64;
+  /** `fixed` (segmentation grid) or `event` (aligned to a detected event). */
+  kind: string;
+  /** JSON array of tags. */
+  tags: JsonText;
+  /** JSON object: the scene's features (SCENE_FEATURES), the ego source and frame, aligned events. */
+  features: JsonText;
+  /** The `scenes` run that wrote it. */
+  run_id: string | null;
+  created_at_ns: Int64;
+}

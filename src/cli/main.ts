@@ -9,6 +9,7 @@ import { registerExportCommands } from "./commands/export.ts";
 import { registerLakehouseExportCommands } from "./commands/export-lakehouse.ts";
 import { registerGovernanceCommands } from "./commands/governance.ts";
 import { registerRegistryCommands } from "./commands/registry.ts";
+import { registerScenesCommands } from "./commands/scenes.ts";
 import { reportError } from "./output.ts";
 
 /** Each capability registers its command group here (one file per group under ./commands). */
@@ -19,6 +20,7 @@ const COMMAND_GROUPS: ((program: Command) => void)[] = [
   registerRegistryCommands,
   registerGovernanceCommands,
   registerDatasetCommands,
+  registerScenesCommands,
 ];
 
 export async function main(argv: string[]): Promise<number> {

@@ -11,3 +11,4 @@ export * from "./qa/index.ts";
 export * from "./contracts/index.ts";
 export * from "./ontology/index.ts";
 export * from "./schemas/index.ts";
+export * from "./scenes/index.ts";

@@ -8,6 +8,7 @@ import { initial } from "./001_initial.ts";
 import { datasets } from "./002_datasets.ts";
 import { governance } from "./003_governance.ts";
 import { registry } from "./004_registry.ts";
+import { scenes } from "./005_scenes.ts";
 import type { CatalogMigration, MigrationContext } from "./context.ts";
 
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: CatalogMigration]> = [
@@ -15,6 +16,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Catalo
   ["002_datasets", datasets],
   ["003_governance", governance],
   ["004_registry", registry],
+  ["005_scenes", scenes],
 ];
 
 /** Feeds MIGRATIONS to Kysely's Migrator, handing each the dialect it runs on. */
