@@ -229,12 +229,14 @@ describe("strata blame on synthetic captures", () => {
     const windows = [];
     for (const name of ["faulty", "clean"]) {
       const capture = await strata.catalog.getCapture(ids[name] ?? "");
-      if (capture?.startNs == null) throw new Error("capture without messages");
+      if (capture?.startNs == null || capture.endNs === null) throw new Error("capture without messages");
+      const endOfCaptureNs = capture.endNs + 1n;
       for (let w = 0n; w < 10n; w++) {
+        const endNs = capture.startNs + (w + 1n) * 2n * SEC;
         windows.push({
           captureId: capture.captureId,
           startNs: String(capture.startNs + w * 2n * SEC),
-          endNs: String(capture.startNs + (w + 1n) * 2n * SEC),
+          endNs: String(endNs < endOfCaptureNs ? endNs : endOfCaptureNs),
         });
       }
     }
