@@ -34,3 +34,4 @@ export {
 } from "./lineage-emit.ts";
 export type { OpenLineageConfig } from "./config.ts";
 export * from "./scenes.ts";
+export * from "./governance.ts";
