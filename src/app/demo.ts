@@ -1,5 +1,6 @@
 /** The demo `npm start` serves: a clean and a faulty synthetic capture, generated and ingested once. */
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
+import { StrataError } from "../core/index.ts";
 import path from "node:path";
 import { FAULT_KINDS, type FaultKind, generateCapture } from "../pipelines/index.ts";
 import type { Strata } from "./strata.ts";
@@ -37,5 +38,39 @@ export async function ingestDemo(strata: Strata, log: (line: string) => void, se
       actor: "system:demo",
     });
     log(`ingested ${demo.name} → ${result.captureId} (${result.messageCount} messages)`);
+    // The blob store now holds these bytes; keep only the ground-truth sidecar beside it.
+    await rm(outPath, { force: true });
   }
+}
+
+export interface DemoGenerateRequest {
+  outPath: string;
+  seconds: number;
+  seed: number;
+  format: "mcap" | "bag";
+  faults: string[];
+  night: boolean;
+  rain: boolean;
+}
+
+/** `strata demo generate`: checks the fault names, then runs the generator. */
+export async function generateDemoCapture(request: DemoGenerateRequest) {
+  const known = new Set<string>(FAULT_KINDS);
+  const unknown = request.faults.filter((f) => !known.has(f));
+  if (unknown.length > 0) {
+    throw new StrataError(
+      "STRATA_E_USAGE",
+      `unknown fault ${unknown.join(", ")}`,
+      {},
+      { hint: `Faults: ${FAULT_KINDS.join(", ")}.` },
+    );
+  }
+  const result = await generateCapture({ ...request, faults: request.faults as FaultKind[] });
+  return {
+    path: result.path,
+    truthPath: result.truthPath,
+    bytes: result.bytes,
+    messageCount: result.messageCount,
+    durationMs: result.durationMs,
+  };
 }

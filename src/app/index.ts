@@ -21,9 +21,10 @@ export {
 } from "./strata.ts";
 export { readCaptureMessages, toJsonSafe, type CaptureMessagesQuery } from "./messages.ts";
 export { ingestUpload, type UploadRequest, type UploadResult } from "./upload.ts";
-export { type AuditBatcher, type AuditInput, createAuditBatcher } from "./audit-batch.ts";
 export * from "./export.ts";
 export * from "./registry.ts";
+export { type AuditBatcher, type AuditInput, createAuditBatcher } from "./audit-batch.ts";
+export * from "./scenes.ts";
 export * from "./export-lakehouse.ts";
 export * from "./datasets.ts";
 export {
@@ -33,5 +34,5 @@ export {
   withRunEvents,
 } from "./lineage-emit.ts";
 export type { OpenLineageConfig } from "./config.ts";
-export * from "./scenes.ts";
 export * from "./governance.ts";
+export { type DemoGenerateRequest, generateDemoCapture } from "./demo.ts";

@@ -4,6 +4,7 @@
  */
 import { Command } from "commander";
 import { registerCoreCommands } from "./commands/core.ts";
+import { registerDemoCommands } from "./commands/demo.ts";
 import { registerDatasetCommands } from "./commands/datasets.ts";
 import { registerExportCommands } from "./commands/export.ts";
 import { registerLakehouseExportCommands } from "./commands/export-lakehouse.ts";
@@ -19,8 +20,9 @@ const COMMAND_GROUPS: ((program: Command) => void)[] = [
   registerLakehouseExportCommands,
   registerRegistryCommands,
   registerGovernanceCommands,
-  registerDatasetCommands,
   registerScenesCommands,
+  registerDatasetCommands,
+  registerDemoCommands,
 ];
 
 export async function main(argv: string[]): Promise<number> {

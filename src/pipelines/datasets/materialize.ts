@@ -12,7 +12,6 @@
  */
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import type { Catalog, JsonValue } from "../../catalog/index.ts";
 import { StrataError, canonicalJson, sha256Hex, toStrataError } from "../../core/index.ts";
 import { readLogLayout } from "../../formats/index.ts";
@@ -199,6 +198,8 @@ async function writeAtomically(file: string, text: string): Promise<void> {
 async function writeSampleIndex(samples: readonly MaterializedSample[], file: string): Promise<void> {
   const tmp = `${file}.tmp`;
   await rm(tmp, { force: true });
+  // DuckDB is a large native module: load it only when a version is materialized.
+  const { DuckDBInstance } = await import("@duckdb/node-api");
   const instance = await DuckDBInstance.create(":memory:", { threads: "1" });
   const connection = await instance.connect();
   try {

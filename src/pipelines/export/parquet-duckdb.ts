@@ -7,20 +7,7 @@
  */
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-import {
-  BLOB,
-  blobValue,
-  DOUBLE,
-  type DuckDBAppender,
-  type DuckDBConnection,
-  DuckDBInstance,
-  FLOAT,
-  LIST,
-  listValue,
-  STRUCT,
-  structValue,
-  VARCHAR,
-} from "@duckdb/node-api";
+import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { StrataError } from "../../core/index.ts";
 
 /** The column types the exports use (Parquet: INT64, DOUBLE, FLOAT, BOOLEAN, UTF8 string, binary, LIST, STRUCT). */
@@ -54,10 +41,31 @@ export type Cell =
   | { bytes: Uint8Array | null; path: string | null }
   | null;
 
-const DOUBLE_LIST = LIST(DOUBLE);
-const FLOAT_LIST = LIST(FLOAT);
-const VARCHAR_LIST = LIST(VARCHAR);
-const IMAGE_STRUCT = STRUCT({ bytes: BLOB, path: VARCHAR });
+type DuckDb = typeof import("@duckdb/node-api");
+
+/** DuckDB is a large native module: it loads on the first export that needs it, not at import. */
+let duckDb:
+  | { api: DuckDb; doubleList: unknown; floatList: unknown; varcharList: unknown; imageStruct: unknown }
+  | undefined;
+
+async function loadDuckDb(): Promise<NonNullable<typeof duckDb>> {
+  if (!duckDb) {
+    const api = await import("@duckdb/node-api");
+    duckDb = {
+      api,
+      doubleList: api.LIST(api.DOUBLE),
+      floatList: api.LIST(api.FLOAT),
+      varcharList: api.LIST(api.VARCHAR),
+      imageStruct: api.STRUCT({ bytes: api.BLOB, path: api.VARCHAR }),
+    };
+  }
+  return duckDb;
+}
+
+function loadedDuckDb(): NonNullable<typeof duckDb> {
+  if (!duckDb) throw new StrataError("STRATA_E_INTERNAL", "DuckDB used before ParquetStaging.open");
+  return duckDb;
+}
 
 /** A double-quoted SQL identifier (names such as `observation.state` or `data/chunk_index` are fine). */
 export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
@@ -83,7 +91,8 @@ export class ParquetStaging {
 
   static async open(options: StagingOptions): Promise<ParquetStaging> {
     await mkdir(options.dir, { recursive: true });
-    const instance = await DuckDBInstance.create(path.join(options.dir, "staging.duckdb"), {
+    const { api } = await loadDuckDb();
+    const instance = await api.DuckDBInstance.create(path.join(options.dir, "staging.duckdb"), {
       memory_limit: options.memoryLimit ?? "512MB",
       threads: String(options.threads ?? 2),
       temp_directory: path.join(options.dir, "spill"),
@@ -227,20 +236,29 @@ function appendCell(
       appender.appendBlob(cell);
       return;
     case "DOUBLE[]":
-    case "FLOAT[]":
+    case "FLOAT[]": {
       if (!Array.isArray(cell) || !cell.every((v) => typeof v === "number")) throw mismatch();
-      appender.appendList(listValue(cell as number[]), type === "DOUBLE[]" ? DOUBLE_LIST : FLOAT_LIST);
+      const duck = loadedDuckDb();
+      const listType = type === "DOUBLE[]" ? duck.doubleList : duck.floatList;
+      appender.appendList(duck.api.listValue(cell as number[]), listType as never);
       return;
-    case "VARCHAR[]":
+    }
+    case "VARCHAR[]": {
       if (!Array.isArray(cell) || !cell.every((v) => typeof v === "string")) throw mismatch();
-      appender.appendList(listValue(cell as string[]), VARCHAR_LIST);
+      const duck = loadedDuckDb();
+      appender.appendList(duck.api.listValue(cell as string[]), duck.varcharList as never);
       return;
+    }
     case "STRUCT(bytes BLOB, path VARCHAR)": {
       if (typeof cell !== "object" || Array.isArray(cell) || cell instanceof Uint8Array) throw mismatch();
       const image = cell as { bytes: Uint8Array | null; path: string | null };
+      const { api, imageStruct } = loadedDuckDb();
       appender.appendStruct(
-        structValue({ bytes: image.bytes === null ? null : blobValue(image.bytes), path: image.path }),
-        IMAGE_STRUCT,
+        api.structValue({
+          bytes: image.bytes === null ? null : api.blobValue(image.bytes),
+          path: image.path,
+        }),
+        imageStruct as never,
       );
       return;
     }
