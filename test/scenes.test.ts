@@ -81,7 +81,7 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-describe("scenario retrieval against the synthetic ground truth", () => {
+describe("scenario retrieval against the synthetic ground truth", { timeout: 300_000 }, () => {
   it("finds every scripted event type in the top 5 of its query", async () => {
     const rows: string[] = [];
     const coveredKinds = new Set<string>();
@@ -141,7 +141,7 @@ function polylineDistanceM(xs: number[], ys: number[], px: number, py: number): 
   return best;
 }
 
-describe("spatial query", () => {
+describe("spatial query", { timeout: 300_000 }, () => {
   it("returns exactly the scenes whose stored trajectory passes within the radius", async () => {
     const scenes: StoredScene[] = [];
     const trajectories = new Map<string, Awaited<ReturnType<typeof trajectoryOf>>>();
@@ -182,7 +182,8 @@ describe("spatial query", () => {
   });
 });
 
-describe("quarantine, lineage, mining, CLI", () => {
+/** These spawn the real CLI (each loads the app and LanceDB): generous timeouts for loaded machines. */
+describe("quarantine, lineage, mining, CLI", { timeout: 300_000 }, () => {
   it("leaves scenes of quarantined captures out unless asked for", async () => {
     const target = captures[1] as Generated;
     const before = await app.catalog.getCapture(target.captureId);
