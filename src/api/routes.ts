@@ -109,6 +109,27 @@ export const routes = {
     response: s.MessageLine,
     tag: "captures",
   },
+  getCaptureQa: {
+    method: "get",
+    path: "/api/captures/{captureId}/qa",
+    summary:
+      "The capture's latest QA verdict with its reasons (topic, check, time window), history and overrides",
+    role: "viewer",
+    audit: "capture.qa.read",
+    params: s.CaptureIdParams,
+    response: s.CaptureQa,
+    tag: "captures",
+  },
+  getCaptureDrift: {
+    method: "get",
+    path: "/api/captures/{captureId}/drift",
+    summary: "The calibration the capture was recorded with and the extrinsic drift found in it",
+    role: "viewer",
+    audit: "capture.drift.read",
+    params: s.CaptureIdParams,
+    response: s.CaptureDrift,
+    tag: "captures",
+  },
   whoAmI: {
     method: "get",
     path: "/api/me",

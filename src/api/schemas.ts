@@ -186,3 +186,52 @@ export const MessageLine = z
 export type MessageLine = z.infer<typeof MessageLine>;
 
 export const MetricsText = z.string().describe("Prometheus text exposition format 0.0.4");
+
+// ---- QA and calibration drift of a capture ----
+
+export const QaReason = z.object({
+  check: z.string(),
+  severity: z.enum(["fail", "warn"]),
+  topic: z.string(),
+  startNs: NsString,
+  endNs: NsString,
+  measured: z.union([z.number(), z.string()]),
+  threshold: z.union([z.number(), z.string()]),
+  unit: z.string(),
+  count: z.number().int(),
+  message: z.string(),
+});
+export type QaReason = z.infer<typeof QaReason>;
+
+export const CaptureQa = z.object({
+  captureId: z.string(),
+  status: z.string(),
+  /** null before any QA ran on the capture. */
+  verdict: z.enum(["pass", "warn", "fail"]).nullable(),
+  runId: z.string().nullable(),
+  createdAtNs: NsString.nullable(),
+  reasons: z.array(QaReason),
+  history: z.array(
+    z.object({ runId: z.string(), verdict: z.string(), createdAtNs: NsString, reasons: z.number().int() }),
+  ),
+  contractChecks: z.array(z.unknown()),
+  overrides: z.array(
+    z.object({ runId: z.string().nullable(), actor: z.string(), reason: z.string(), atNs: NsString }),
+  ),
+});
+
+export const CaptureDrift = z.object({
+  captureId: z.string(),
+  calibrationId: z.string().nullable(),
+  drift: z.array(
+    z.object({
+      kind: z.string(),
+      frame: z.string(),
+      parentFrame: z.string(),
+      atNs: NsString,
+      rotationDeg: z.number(),
+      translationM: z.number(),
+      referenceCalibrationId: z.string().nullable(),
+    }),
+  ),
+});

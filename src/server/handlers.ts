@@ -2,6 +2,8 @@
 import type { ParsedInputOf, ResponseKindOf, ResponseOf, RouteId } from "../api/index.ts";
 import {
   captureDetail,
+  captureDrift,
+  showCaptureQa,
   ingestUpload,
   jsonify,
   presentCapture,
@@ -188,6 +190,29 @@ export const handlers: { [R in RouteId]: Handler<R> } = {
       limit: query.limit,
       everyNs: optionalNs(query.everyNs),
     });
+  },
+  async getCaptureQa(strata, { params }) {
+    const qa = await showCaptureQa(strata, params.captureId);
+    const latest = qa.latest;
+    return {
+      captureId: qa.captureId,
+      status: qa.status,
+      verdict: latest?.verdict ?? null,
+      runId: latest?.runId ?? null,
+      createdAtNs: latest ? latest.createdAtNs.toString() : null,
+      reasons: jsonify(latest?.reasons ?? []),
+      history: jsonify(qa.history),
+      contractChecks: jsonify(qa.contractChecks) as unknown[],
+      overrides: qa.overrides.map((o) => ({
+        runId: o.runId,
+        actor: o.actor,
+        reason: o.reason,
+        atNs: o.atNs.toString(),
+      })),
+    };
+  },
+  async getCaptureDrift(strata, { params }) {
+    return jsonify(await captureDrift(strata, params.captureId));
   },
   async whoAmI(_strata, _input, principal) {
     const { tokenId, name, role } = requirePrincipal(principal);

@@ -78,6 +78,10 @@ function callRoute(client: StrataClient, routeId: RouteId, n: number): Promise<u
       return client.getCapture({ captureId: exampleId });
     case "getCaptureHistogram":
       return client.getCaptureHistogram({ captureId: exampleId });
+    case "getCaptureQa":
+      return client.getCaptureQa({ captureId: exampleId });
+    case "getCaptureDrift":
+      return client.getCaptureDrift({ captureId: tfId });
     case "getCaptureMessages":
       return collect(
         client.getCaptureMessages({ captureId: exampleId, topics: ["/turtle1/pose"], limit: 2 }),
@@ -256,6 +260,27 @@ describe("every route through the SDK", () => {
     expect(peak - baseline).toBeLessThan(160 << 20);
     const text = await clients.viewer.metrics();
     expect(Number(/strata_upload_bytes_total (\d+)/.exec(text)?.[1])).toBeGreaterThanOrEqual(totalBytes);
+  });
+
+  it("reads a capture's QA verdict and calibration drift", async () => {
+    const qa = await clients.viewer.getCaptureQa({ captureId: exampleId });
+    expect(qa.captureId).toBe(exampleId);
+    const stored = await strata.catalog.getCapture(exampleId);
+    expect(qa.status).toBe(stored?.status);
+    if (qa.verdict === null) expect(qa.history).toEqual([]);
+    else {
+      expect(["pass", "warn", "fail"]).toContain(qa.verdict);
+      expect(qa.history[0]?.runId).toBe(qa.runId);
+      expect(qa.history[0]?.reasons).toBe(qa.reasons.length);
+      for (const r of qa.reasons) expect(BigInt(r.endNs) >= BigInt(r.startNs)).toBe(true);
+    }
+    const drift = await clients.viewer.getCaptureDrift({ captureId: tfId });
+    expect(drift.captureId).toBe(tfId);
+    expect(Array.isArray(drift.drift)).toBe(true);
+    expect((await failure(clients.viewer.getCaptureQa({ captureId: "cap_missing" }))).status).toBe(404);
+    process.stdout.write(
+      `QA of example.bag: ${qa.verdict} (${qa.reasons.length} reasons); drift of tf_example.bag: ${drift.drift.length} events, calibration ${drift.calibrationId}\n`,
+    );
   });
 
   it("lists runs and the audit log", async () => {

@@ -116,7 +116,16 @@ describe("web UI in chromium", () => {
     // The catalog's status (ready, or quarantined when ingest's checks held it back) is what the portal shows.
     const status = (await strata.catalog.getCapture(captureId))?.status ?? "missing";
     expect(await row.locator(".status").textContent()).toBe(status);
-    expect(await row.textContent()).toContain("not available yet"); // QA verdicts have not landed
+    // The QA verdict column shows the API's verdict for the capture.
+    const qa = (await (
+      await fetch(`${server.url}/api/captures/${captureId}/qa`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      })
+    ).json()) as { verdict: string | null; reasons: { topic: string; severity: string }[] };
+    if (qa.verdict) {
+      await row.getByTestId("qa-verdict").waitFor();
+      expect(await row.getByTestId("qa-verdict").textContent()).toMatch(new RegExp(`^${qa.verdict}`));
+    } else expect(await row.textContent()).toContain("no QA run");
     await shot("01-portal");
 
     await row.getByRole("link", { name: captureId }).click();
@@ -134,6 +143,14 @@ describe("web UI in chromium", () => {
       const lidarRow = page.locator("[data-testid=topics] tr", { hasText: "/lidar/points" });
       expect(Number((await lidarRow.locator("td").nth(7).textContent()) ?? "0")).toBeGreaterThan(0);
     }
+    // QA findings are flagged on the timeline and listed; the verdict and calibration cards are filled.
+    expect(Number(await timeline.getAttribute("data-flags"))).toBe(qa.reasons.length);
+    if (qa.verdict) expect(await page.getByTestId("qa-card").textContent()).toContain(qa.verdict);
+    if (upload.synthetic) {
+      expect(qa.reasons.some((r) => r.topic === "/lidar/points")).toBe(true);
+      expect(await page.getByTestId("qa-reasons").textContent()).toContain("/lidar/points");
+    }
+    expect(await page.getByTestId("calibration-card").textContent()).toMatch(/Recorded with|No calibration/);
     await shot("02-capture-health");
   }, 240_000);
 

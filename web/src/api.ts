@@ -9,6 +9,8 @@ export type Capture = ResponseOf<"listCaptures">["captures"][number];
 export type CaptureDetail = ResponseOf<"getCapture">;
 export type Histogram = ResponseOf<"getCaptureHistogram">;
 export type Principal = ResponseOf<"whoAmI">;
+export type CaptureQa = ResponseOf<"getCaptureQa">;
+export type QaReason = CaptureQa["reasons"][number];
 
 const TOKEN_KEY = "strata.token";
 
@@ -74,6 +76,9 @@ export const api = {
   listCaptures: (query: InputOf<"listCaptures"> = {}) =>
     getJson<ResponseOf<"listCaptures">>("/api/captures", query as Query),
   getCapture: (captureId: string) => getJson<CaptureDetail>(`/api/captures/${enc(captureId)}`),
+  getQa: (captureId: string) => getJson<CaptureQa>(`/api/captures/${enc(captureId)}/qa`),
+  getDrift: (captureId: string) =>
+    getJson<ResponseOf<"getCaptureDrift">>(`/api/captures/${enc(captureId)}/drift`),
   getHistogram: (captureId: string) => getJson<Histogram>(`/api/captures/${enc(captureId)}/histogram`),
   listRuns: (query: InputOf<"listRuns"> = {}) => getJson<ResponseOf<"listRuns">>("/api/runs", query as Query),
   listAudit: (query: InputOf<"listAudit"> = {}) =>

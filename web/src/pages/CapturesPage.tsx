@@ -4,7 +4,6 @@ import { ApiError, api, atLeast, type Principal } from "../api.ts";
 import { durationSecs, formatBytes, formatDuration, nsToDate } from "../format.ts";
 import { href } from "../router.ts";
 import { ErrorNote, useAsync } from "../useAsync.tsx";
-import { NotYet } from "./NotYetPage.tsx";
 
 export function CapturesPage({ principal }: { principal: Principal }) {
   const captures = useAsync(() => api.listCaptures({ limit: 200 }), []);
@@ -52,7 +51,7 @@ export function CapturesPage({ principal }: { principal: Principal }) {
                     <span className={`status status-${c.status}`}>{c.status}</span>
                   </td>
                   <td>
-                    <NotYet>not available yet</NotYet>
+                    <QaVerdictCell captureId={c.captureId} />
                   </td>
                 </tr>
               ))}
@@ -115,5 +114,26 @@ function UploadForm({ onUploaded }: { onUploaded: () => void }) {
         </span>
       )}
     </form>
+  );
+}
+
+/** The latest QA verdict of one capture (fetched per row). */
+function QaVerdictCell({ captureId }: { captureId: string }) {
+  const qa = useAsync(() => api.getQa(captureId), [captureId]);
+  if (qa.error) return <span className="muted">—</span>;
+  if (!qa.data) return <span className="muted">…</span>;
+  if (!qa.data.verdict) return <span className="muted">no QA run</span>;
+  const fails = qa.data.reasons.filter((r) => r.severity === "fail").length;
+  const warns = qa.data.reasons.length - fails;
+  return (
+    <span className={`verdict verdict-${qa.data.verdict}`} data-testid="qa-verdict">
+      {qa.data.verdict}
+      {qa.data.reasons.length > 0 && (
+        <span className="muted">
+          {" "}
+          ({fails} fail, {warns} warn)
+        </span>
+      )}
+    </span>
   );
 }

@@ -4,7 +4,7 @@
  * buckets below half the median rate are amber.
  */
 import { useEffect, useRef } from "react";
-import type { Histogram } from "../api.ts";
+import type { Histogram, QaReason } from "../api.ts";
 
 export interface TopicHealth {
   topic: string;
@@ -12,6 +12,8 @@ export interface TopicHealth {
   medianRateHz: number;
   gapBuckets: number;
   lowBuckets: number;
+  /** Buckets inside a silence longer than two of the topic's mean periods. */
+  gapMask: boolean[];
 }
 
 const LABEL_WIDTH = 220;
@@ -34,17 +36,43 @@ export function topicHealth(histogram: Histogram, bucketCount: number): TopicHea
     const inner = first >= 0 && last - first >= 2 ? padded.slice(first + 1, last) : [];
     const sorted = inner.filter((n) => n > 0).sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+    // A silence is a gap when it lasts longer than two mean periods of the topic (a 1 Hz topic leaves
+    // most 0.1 s buckets empty without any gap).
+    const total = padded.reduce((a, b) => a + b, 0);
+    const spanSecs = (last - first + 1) * bucketSecs;
+    const periodSecs = total > 1 ? spanSecs / (total - 1) : Infinity;
+    const gapMask = padded.map(() => false);
+    for (let i = first + 1; i < last; ) {
+      if ((padded[i] ?? 0) > 0) {
+        i += 1;
+        continue;
+      }
+      let end = i;
+      while (end < last && (padded[end] ?? 0) === 0) end += 1;
+      if ((end - i) * bucketSecs >= 2 * periodSecs) for (let k = i; k < end; k++) gapMask[k] = true;
+      i = end;
+    }
     return {
       topic,
       counts: padded,
       medianRateHz: median / bucketSecs,
-      gapBuckets: inner.filter((n) => n === 0).length,
+      gapBuckets: gapMask.filter(Boolean).length,
       lowBuckets: median >= 4 ? inner.filter((n) => n > 0 && n < median / 2).length : 0,
+      gapMask,
     };
   });
 }
 
-export function Timeline({ histogram, durationNs }: { histogram: Histogram; durationNs: bigint }) {
+export function Timeline({
+  histogram,
+  durationNs,
+  reasons = [],
+}: {
+  histogram: Histogram;
+  durationNs: bigint;
+  /** QA findings drawn as flags over their topic's row and time window. */
+  reasons?: readonly QaReason[];
+}) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const bucketNs = BigInt(histogram.bucketNs) || 1n;
   const bucketCount = Math.max(1, Number(durationNs / bucketNs) + 1);
@@ -91,7 +119,7 @@ export function Timeline({ histogram, durationNs }: { histogram: Histogram; dura
         const x = LABEL_WIDTH + i * cellWidth;
         const w = Math.max(cellWidth, 1);
         if (count === 0) {
-          if (first >= 0 && i > first && i < last) {
+          if (row.gapMask[i]) {
             context.fillStyle = "#e03131";
             context.fillRect(x, y + 2, w, ROW_HEIGHT - 4);
           }
@@ -106,8 +134,22 @@ export function Timeline({ histogram, durationNs }: { histogram: Histogram; dura
         context.fillRect(x, y + 2, w, ROW_HEIGHT - 4);
       });
     });
+    // QA flags: a bar along the top of the row over each finding's window.
+    const originNs = BigInt(histogram.originNs);
+    const spanNs = Number(bucketNs) * bucketCount;
+    let flags = 0;
+    for (const reason of reasons) {
+      const r = rows.findIndex((row) => row.topic === reason.topic);
+      if (r < 0) continue;
+      const x0 = LABEL_WIDTH + (Number(BigInt(reason.startNs) - originNs) / spanNs) * plotWidth;
+      const x1 = LABEL_WIDTH + (Number(BigInt(reason.endNs) - originNs) / spanNs) * plotWidth;
+      context.fillStyle = reason.severity === "fail" ? "#ae3ec9" : "#5c940d";
+      context.fillRect(Math.max(LABEL_WIDTH, x0), AXIS_HEIGHT + r * ROW_HEIGHT, Math.max(3, x1 - x0), 3);
+      flags += 1;
+    }
     element.dataset.drawn = String(rows.length);
-  }, [rows, bucketCount, bucketNs]);
+    element.dataset.flags = String(flags);
+  }, [rows, bucketCount, bucketNs, reasons, histogram.originNs]);
 
   return (
     <figure className="timeline">
@@ -115,7 +157,7 @@ export function Timeline({ histogram, durationNs }: { histogram: Histogram; dura
       <figcaption className="muted">
         Bucket {Number(bucketNs) / 1e9} s. <span className="swatch blue" /> rate (darker = nearer the topic's
         median) <span className="swatch amber" /> below half the median <span className="swatch red" /> gap
-        (no messages)
+        (no messages) <span className="swatch purple" /> QA fail <span className="swatch green" /> QA warn
       </figcaption>
     </figure>
   );
