@@ -3,6 +3,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { StrataError } from "../core/index.ts";
 import path from "node:path";
 import { FAULT_KINDS, type FaultKind, generateCapture } from "../pipelines/index.ts";
+import { buildScenes } from "./scenes.ts";
 import type { Strata } from "./strata.ts";
 
 export const DEMO_CAPTURES = [
@@ -41,6 +42,9 @@ export async function ingestDemo(strata: Strata, log: (line: string) => void, se
     // The blob store now holds these bytes; keep only the ground-truth sidecar beside it.
     await rm(outPath, { force: true });
   }
+  log("building scenes (features, scene graphs, embeddings) so search has something to find");
+  const outcomes = await buildScenes(strata, { actor: "system:demo" });
+  log(`built scenes for ${outcomes.length} captures`);
 }
 
 export interface DemoGenerateRequest {

@@ -46,25 +46,39 @@ export function registerCoreCommands(program: Command): void {
     .option("--rig <rig>", "the robot / sensor rig that recorded it")
     .option("--site <site>", "where it was recorded")
     .option("--region <region>", "storage / residency region")
+    .option(
+      "--scenes",
+      "also build the capture's scenes so it is searchable at once (or set STRATA_SCENES_ON_INGEST=1)",
+    )
     .addHelpText("after", "\nExample:\n  strata ingest run1.mcap run2.bag --rig car-7 --site berlin --json\n")
     .action(
-      async (paths: string[], flags: { rig?: string; site?: string; region?: string }, command: Command) => {
+      async (
+        paths: string[],
+        flags: { rig?: string; site?: string; region?: string; scenes?: boolean },
+        command: Command,
+      ) => {
         const options = opts(command);
         await withStrata(options, async (strata) => {
           const results = [];
           for (const path of paths) {
             let bar: ReturnType<typeof progressBar> | undefined;
-            const result = await strata.ingest(path, {
+            const { ingestWithScenes } = await import("../../app/index.ts");
+            const { ingest: result, scenes } = await ingestWithScenes(strata, path, {
               rig: flags.rig,
               site: flags.site,
               region: flags.region,
+              ...(flags.scenes ? { buildScenes: true } : {}),
               onProgress: (done, total) => {
                 bar ??= progressBar(total, !options.json);
                 bar.update(done, path);
               },
             });
             bar?.done();
-            results.push(result);
+            results.push(
+              scenes.length > 0
+                ? { ...result, sceneCount: scenes.reduce((n, s) => n + s.sceneCount, 0) }
+                : result,
+            );
             if (!options.json) {
               const verb = result.created ? "ingested" : "already ingested";
               process.stdout.write(
