@@ -86,5 +86,5 @@ describe("ingest survives kill -9", () => {
     expect(runs.filter((r) => r.kind === "ingest" && r.status === "completed")).toHaveLength(1);
     const audit = json<{ chain: { ok: boolean } }>(strata(["audit", "list", "--json"], home));
     expect(audit.chain.ok).toBe(true);
-  });
+  }, 300_000);
 });

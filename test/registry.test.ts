@@ -241,7 +241,7 @@ describe("trajectory metrics from ROS_example.bag (groundtruth vs ORB-SLAM)", {
     expect(exported.timestampsSecs).toEqual(ref.timestampsSecs);
     expect(exported.positions).toEqual(ref.positions);
     expect(exported.orientations).toEqual(ref.orientations);
-  });
+  }, 300_000);
 
   it("reports unusable sources as coded errors", async () => {
     const noTopic = await strataAsync(
