@@ -130,6 +130,15 @@ export const routes = {
     response: s.CaptureDrift,
     tag: "captures",
   },
+  listDatasets: {
+    method: "get",
+    path: "/api/datasets",
+    summary: "Datasets with their immutable, content-addressed versions",
+    role: "viewer",
+    audit: "dataset.list",
+    response: s.DatasetList,
+    tag: "datasets",
+  },
   whoAmI: {
     method: "get",
     path: "/api/me",

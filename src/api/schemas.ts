@@ -235,3 +235,26 @@ export const CaptureDrift = z.object({
     }),
   ),
 });
+
+// ---- datasets ----
+
+export const DatasetList = z.object({
+  datasets: z.array(
+    z.object({
+      name: z.string(),
+      createdAtNs: NsString,
+      createdBy: z.string(),
+      versionCount: z.number().int(),
+      latestVersionId: z.string().nullable(),
+      versions: z.array(
+        z.object({
+          versionId: z.string().describe("content address of the version"),
+          parentVersionId: z.string().nullable(),
+          createdAtNs: NsString,
+          createdBy: z.string(),
+          itemCount: z.number().int(),
+        }),
+      ),
+    }),
+  ),
+});

@@ -3,6 +3,7 @@ import type { ParsedInputOf, ResponseKindOf, ResponseOf, RouteId } from "../api/
 import {
   captureDetail,
   captureDrift,
+  listDatasetVersions,
   showCaptureQa,
   ingestUpload,
   jsonify,
@@ -213,6 +214,9 @@ export const handlers: { [R in RouteId]: Handler<R> } = {
   },
   async getCaptureDrift(strata, { params }) {
     return jsonify(await captureDrift(strata, params.captureId));
+  },
+  async listDatasets(strata) {
+    return { datasets: jsonify(await listDatasetVersions(strata)) };
   },
   async whoAmI(_strata, _input, principal) {
     const { tokenId, name, role } = requirePrincipal(principal);

@@ -8,7 +8,7 @@ import { openAsBlob } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RouteId, type RouteSpec, roleAllows, routes } from "../../src/api/index.ts";
-import { createStrata, resolveConfig, type Strata } from "../../src/app/index.ts";
+import { createDataset, createStrata, jsonify, resolveConfig, type Strata } from "../../src/app/index.ts";
 import { createClient, StrataApiError, type StrataClient } from "../../src/sdk/index.ts";
 import { type ServerHandle, startServer } from "../../src/server/index.ts";
 import { fixtures, tempDir } from "../helpers.ts";
@@ -82,6 +82,8 @@ function callRoute(client: StrataClient, routeId: RouteId, n: number): Promise<u
       return client.getCaptureQa({ captureId: exampleId });
     case "getCaptureDrift":
       return client.getCaptureDrift({ captureId: tfId });
+    case "listDatasets":
+      return client.listDatasets();
     case "getCaptureMessages":
       return collect(
         client.getCaptureMessages({ captureId: exampleId, topics: ["/turtle1/pose"], limit: 2 }),
@@ -281,6 +283,21 @@ describe("every route through the SDK", () => {
     process.stdout.write(
       `QA of example.bag: ${qa.verdict} (${qa.reasons.length} reasons); drift of tf_example.bag: ${drift.drift.length} events, calibration ${drift.calibrationId}\n`,
     );
+  });
+
+  it("lists datasets with their versions", async () => {
+    const created = await createDataset(strata, {
+      name: "turtles",
+      captures: [exampleId, tfId],
+      allowQuarantined: true,
+      actor: "test",
+    });
+    const { datasets } = await clients.viewer.listDatasets();
+    const turtles = datasets.find((d) => d.name === "turtles");
+    expect(turtles?.versionCount).toBe(1);
+    expect(turtles?.versions[0]).toMatchObject({ itemCount: 2, parentVersionId: null });
+    expect(turtles?.latestVersionId).toBe(turtles?.versions[0]?.versionId);
+    expect(jsonify(created)).toMatchObject({ version: { versionId: turtles?.latestVersionId } });
   });
 
   it("lists runs and the audit log", async () => {

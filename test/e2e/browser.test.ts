@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createStrata, resolveConfig, type Strata } from "../../src/app/index.ts";
+import { createDataset, createStrata, resolveConfig, type Strata } from "../../src/app/index.ts";
 import { type ServerHandle, startServer } from "../../src/server/index.ts";
 import { fixtures, repoRoot, tempDir } from "../helpers.ts";
 
@@ -237,10 +237,21 @@ describe("web UI in chromium", () => {
     );
     await shot("06-metrics");
 
-    for (const name of ["Search", "Datasets"]) {
-      await page.getByRole("link", { name, exact: true }).click();
-      expect(await page.getByTestId("not-available").textContent()).toContain("Not available yet");
-    }
+    await page.getByRole("link", { name: "Search", exact: true }).click();
+    expect(await page.getByTestId("not-available").textContent()).toContain("Not available yet");
+
+    // A dataset version built from the uploaded capture shows on the Datasets page.
+    const captureId = (await strata.catalog.listCaptures({ limit: 1 }))[0]?.captureId ?? "";
+    const created = await createDataset(strata, {
+      name: "browser-set",
+      captures: [captureId],
+      allowQuarantined: true,
+      actor: "test",
+    });
+    await page.getByRole("link", { name: "Datasets", exact: true }).click();
+    await page.getByTestId("datasets").waitFor();
+    expect(await page.getByTestId("datasets").textContent()).toContain(created.version.versionId);
+    await shot("07-datasets");
   });
 
   it("keeps web/ to type-only imports from src", () => {

@@ -3,6 +3,7 @@ import { ApiError, api, atLeast, type Principal, tokenStore } from "./api.ts";
 import { AuditPage } from "./pages/AuditPage.tsx";
 import { CapturePage } from "./pages/CapturePage.tsx";
 import { CapturesPage } from "./pages/CapturesPage.tsx";
+import { DatasetsPage } from "./pages/DatasetsPage.tsx";
 import { LineagePage } from "./pages/LineagePage.tsx";
 import { MetricsPage } from "./pages/MetricsPage.tsx";
 import { NotYetPage } from "./pages/NotYetPage.tsx";
@@ -153,11 +154,6 @@ function Page({ route, principal }: { route: Route; principal: Principal }) {
         />
       );
     case "datasets":
-      return (
-        <NotYetPage
-          title="Datasets"
-          what="Dataset versions with leakage-free splits and diffs between versions"
-        />
-      );
+      return <DatasetsPage />;
   }
 }
