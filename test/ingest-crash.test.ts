@@ -56,35 +56,39 @@ describe("ingest survives kill -9", () => {
     ["after the blob got its name", (home) => () => listFiles(path.join(home, "blobs", "sha256")).length > 0],
   ];
 
-  it.each(killPoints)("killed %s, then ingested again → one complete capture", async (_label, readyFor) => {
-    const home = path.join(dir, `home-${Math.random().toString(36).slice(2)}`);
-    await ingestAndKill(file, home, readyFor(home), 60_000);
+  it.each(killPoints)(
+    "killed %s, then ingested again → one complete capture",
+    async (_label, readyFor) => {
+      const home = path.join(dir, `home-${Math.random().toString(36).slice(2)}`);
+      await ingestAndKill(file, home, readyFor(home), 60_000);
 
-    const [result] = json<{ captureId: string; sha256: string; created: boolean; messageCount: number }[]>(
-      strata(["ingest", file, "--json"], home),
-    );
-    expect(result?.messageCount).toBe(expectedMessages);
+      const [result] = json<{ captureId: string; sha256: string; created: boolean; messageCount: number }[]>(
+        strata(["ingest", file, "--json"], home),
+      );
+      expect(result?.messageCount).toBe(expectedMessages);
 
-    const captures = json<{ captureId: string; messageCount: number }[]>(
-      strata(["captures", "list", "--json"], home),
-    );
-    expect(captures).toHaveLength(1);
-    expect(captures[0]?.messageCount).toBe(expectedMessages);
-    const detail = json<{ files: { sha256: string }[]; topics: { messageCount: number }[] }>(
-      strata(["captures", "show", result?.captureId ?? "", "--json"], home),
-    );
-    expect(detail.topics.reduce((n, t) => n + t.messageCount, 0)).toBe(expectedMessages);
+      const captures = json<{ captureId: string; messageCount: number }[]>(
+        strata(["captures", "list", "--json"], home),
+      );
+      expect(captures).toHaveLength(1);
+      expect(captures[0]?.messageCount).toBe(expectedMessages);
+      const detail = json<{ files: { sha256: string }[]; topics: { messageCount: number }[] }>(
+        strata(["captures", "show", result?.captureId ?? "", "--json"], home),
+      );
+      expect(detail.topics.reduce((n, t) => n + t.messageCount, 0)).toBe(expectedMessages);
 
-    // No orphan blobs: every stored blob belongs to the capture; no temp files remain.
-    const blobs = listFiles(path.join(home, "blobs", "sha256")).map((f) => path.basename(f));
-    expect(blobs.sort()).toEqual(detail.files.map((f) => f.sha256).sort());
-    expect(listFiles(path.join(home, "blobs", "tmp"))).toEqual([]);
+      // No orphan blobs: every stored blob belongs to the capture; no temp files remain.
+      const blobs = listFiles(path.join(home, "blobs", "sha256")).map((f) => path.basename(f));
+      expect(blobs.sort()).toEqual(detail.files.map((f) => f.sha256).sort());
+      expect(listFiles(path.join(home, "blobs", "tmp"))).toEqual([]);
 
-    // No half-finished runs; the audit chain verifies.
-    const runs = json<{ status: string; kind: string }[]>(strata(["runs", "list", "--json"], home));
-    expect(runs.filter((r) => r.status === "running")).toEqual([]);
-    expect(runs.filter((r) => r.kind === "ingest" && r.status === "completed")).toHaveLength(1);
-    const audit = json<{ chain: { ok: boolean } }>(strata(["audit", "list", "--json"], home));
-    expect(audit.chain.ok).toBe(true);
-  }, 300_000);
+      // No half-finished runs; the audit chain verifies.
+      const runs = json<{ status: string; kind: string }[]>(strata(["runs", "list", "--json"], home));
+      expect(runs.filter((r) => r.status === "running")).toEqual([]);
+      expect(runs.filter((r) => r.kind === "ingest" && r.status === "completed")).toHaveLength(1);
+      const audit = json<{ chain: { ok: boolean } }>(strata(["audit", "list", "--json"], home));
+      expect(audit.chain.ok).toBe(true);
+    },
+    300_000,
+  );
 });
