@@ -130,6 +130,17 @@ export const routes = {
     response: s.CaptureDrift,
     tag: "captures",
   },
+  searchScenes: {
+    method: "get",
+    path: "/api/search",
+    summary:
+      "Scene search: metadata filters, tags, vector similarity, spatial and scene-graph patterns in one query",
+    role: "viewer",
+    audit: "scene.search",
+    query: s.SearchQuery,
+    response: s.SearchResult,
+    tag: "search",
+  },
   listDatasets: {
     method: "get",
     path: "/api/datasets",

@@ -258,3 +258,40 @@ export const DatasetList = z.object({
     }),
   ),
 });
+
+// ---- scene search ----
+
+export const SearchQuery = z.object({
+  q: z
+    .string()
+    .describe("the scene query language (see `strata search --help`), e.g. `tag:night speedMaxMps > 10`"),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  explain: z
+    .enum(["true", "false"])
+    .optional()
+    .describe("also return which index filters first, with estimates"),
+  includeQuarantined: z.enum(["true", "false"]).optional(),
+});
+
+export const SceneHit = z.object({
+  sceneId: z.string(),
+  captureId: z.string(),
+  startNs: NsString,
+  endNs: NsString,
+  site: z.string(),
+  rig: z.string(),
+  quarantined: z.boolean(),
+  tags: z.array(z.string()),
+  features: z.record(z.string(), z.unknown()),
+  xM: z.number(),
+  yM: z.number(),
+  headingRad: z.number(),
+  distance: z.number().optional(),
+});
+
+export const SearchResult = z.object({
+  plan: z.unknown().describe("the parsed query plan"),
+  hits: z.array(SceneHit),
+  explain: z.unknown().optional(),
+  latencyMs: z.number(),
+});

@@ -4,6 +4,7 @@ import {
   captureDetail,
   captureDrift,
   listDatasetVersions,
+  searchScenes,
   showCaptureQa,
   ingestUpload,
   jsonify,
@@ -214,6 +215,23 @@ export const handlers: { [R in RouteId]: Handler<R> } = {
   },
   async getCaptureDrift(strata, { params }) {
     return jsonify(await captureDrift(strata, params.captureId));
+  },
+  async searchScenes(strata, { query }) {
+    const result = await searchScenes(strata, {
+      query: query.q,
+      limit: query.limit,
+      explain: query.explain === "true",
+      includeQuarantined: query.includeQuarantined === "true",
+    });
+    return {
+      plan: jsonify(result.plan),
+      explain: result.explain === undefined ? undefined : jsonify(result.explain),
+      latencyMs: result.latencyMs,
+      hits: result.hits.map(({ vector: _vector, ...hit }) => ({
+        ...jsonify(hit),
+        features: jsonify(hit.features) as Record<string, unknown>,
+      })),
+    };
   },
   async listDatasets(strata) {
     return { datasets: jsonify(await listDatasetVersions(strata)) };

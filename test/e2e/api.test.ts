@@ -8,7 +8,14 @@ import { openAsBlob } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RouteId, type RouteSpec, roleAllows, routes } from "../../src/api/index.ts";
-import { createDataset, createStrata, jsonify, resolveConfig, type Strata } from "../../src/app/index.ts";
+import {
+  buildScenes,
+  createDataset,
+  createStrata,
+  jsonify,
+  resolveConfig,
+  type Strata,
+} from "../../src/app/index.ts";
 import { createClient, StrataApiError, type StrataClient } from "../../src/sdk/index.ts";
 import { type ServerHandle, startServer } from "../../src/server/index.ts";
 import { fixtures, tempDir } from "../helpers.ts";
@@ -82,6 +89,8 @@ function callRoute(client: StrataClient, routeId: RouteId, n: number): Promise<u
       return client.getCaptureQa({ captureId: exampleId });
     case "getCaptureDrift":
       return client.getCaptureDrift({ captureId: tfId });
+    case "searchScenes":
+      return client.searchScenes({ q: "limit:5" });
     case "listDatasets":
       return client.listDatasets();
     case "getCaptureMessages":
@@ -283,6 +292,21 @@ describe("every route through the SDK", () => {
     process.stdout.write(
       `QA of example.bag: ${qa.verdict} (${qa.reasons.length} reasons); drift of tf_example.bag: ${drift.drift.length} events, calibration ${drift.calibrationId}\n`,
     );
+  });
+
+  it("searches scenes with an explain plan", async () => {
+    const built = await buildScenes(strata, { capture: tfId });
+    const result = await clients.viewer.searchScenes({
+      q: `captureId = ${tfId} include:quarantined limit:50`,
+      explain: "true",
+    });
+    expect(result.hits.length).toBeGreaterThan(0);
+    expect(result.hits.every((h) => h.captureId === tfId)).toBe(true);
+    expect(result.explain).toBeDefined();
+    expect(result.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(JSON.stringify(built)).toContain(tfId);
+    const bad = await failure(clients.viewer.searchScenes({ q: "speedMaxMps >>> 3" }));
+    expect([bad.status, bad.code]).toEqual([400, "STRATA_E_USAGE"]);
   });
 
   it("lists datasets with their versions", async () => {

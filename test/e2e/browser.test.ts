@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDataset, createStrata, resolveConfig, type Strata } from "../../src/app/index.ts";
+import { buildScenes, createDataset, createStrata, resolveConfig, type Strata } from "../../src/app/index.ts";
 import { type ServerHandle, startServer } from "../../src/server/index.ts";
 import { fixtures, repoRoot, tempDir } from "../helpers.ts";
 
@@ -215,7 +215,7 @@ describe("web UI in chromium", () => {
     await shot("03-capture-view");
   }, 180_000);
 
-  it("shows lineage runs, the audit log, metrics, and says what has not landed", async () => {
+  it("shows lineage runs, the audit log, metrics, scene search and datasets", async () => {
     await page.getByRole("link", { name: "Lineage" }).click();
     await page.getByTestId("runs").waitFor();
     expect(await page.getByTestId("runs").textContent()).toContain("ingest");
@@ -237,11 +237,27 @@ describe("web UI in chromium", () => {
     );
     await shot("06-metrics");
 
+    // Scene search: build the uploaded capture's scenes, then search them in the UI with explain.
+    const captureId = (await strata.catalog.listCaptures({ limit: 1 }))[0]?.captureId ?? "";
+    await buildScenes(strata, { capture: captureId });
     await page.getByRole("link", { name: "Search", exact: true }).click();
-    expect(await page.getByTestId("not-available").textContent()).toContain("Not available yet");
+    await page.fill(
+      "[data-testid=search-form] input[name=q]",
+      `captureId = ${captureId} include:quarantined`,
+    );
+    await page.check("[data-testid=search-form] input[type=checkbox]");
+    await page.click("[data-testid=search-form] button[type=submit]");
+    await page.getByTestId("search-results").waitFor();
+    expect(await page.getByTestId("search-summary").textContent()).toMatch(/^[1-9]\d* scenes? in /);
+    expect(await page.getByTestId("search-results").textContent()).toContain(captureId);
+    await page.getByTestId("explain").waitFor();
+    if (upload.synthetic) await page.getByTestId("thumbnail").first().waitFor();
+    await shot("07-search");
+
+    await page.getByRole("link", { name: "Metrics" }).click();
+    await expect.poll(() => page.getByTestId("retrieval-latency").textContent()).toMatch(/over \d+ searches/);
 
     // A dataset version built from the uploaded capture shows on the Datasets page.
-    const captureId = (await strata.catalog.listCaptures({ limit: 1 }))[0]?.captureId ?? "";
     const created = await createDataset(strata, {
       name: "browser-set",
       captures: [captureId],
@@ -251,8 +267,8 @@ describe("web UI in chromium", () => {
     await page.getByRole("link", { name: "Datasets", exact: true }).click();
     await page.getByTestId("datasets").waitFor();
     expect(await page.getByTestId("datasets").textContent()).toContain(created.version.versionId);
-    await shot("07-datasets");
-  });
+    await shot("08-datasets");
+  }, 180_000);
 
   it("keeps web/ to type-only imports from src", () => {
     const files = spawnSync(

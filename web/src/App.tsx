@@ -6,7 +6,7 @@ import { CapturesPage } from "./pages/CapturesPage.tsx";
 import { DatasetsPage } from "./pages/DatasetsPage.tsx";
 import { LineagePage } from "./pages/LineagePage.tsx";
 import { MetricsPage } from "./pages/MetricsPage.tsx";
-import { NotYetPage } from "./pages/NotYetPage.tsx";
+import { SearchPage } from "./pages/SearchPage.tsx";
 import { TokensPage } from "./pages/TokensPage.tsx";
 import { href, type Route, useRoute } from "./router.ts";
 
@@ -147,12 +147,7 @@ function Page({ route, principal }: { route: Route; principal: Principal }) {
     case "tokens":
       return <TokensPage />;
     case "search":
-      return (
-        <NotYetPage
-          title="Search"
-          what="Scenario search (metadata, vector, spatial and scene-graph queries with an explain plan, and a map of trajectories)"
-        />
-      );
+      return <SearchPage />;
     case "datasets":
       return <DatasetsPage />;
   }

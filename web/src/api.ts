@@ -83,6 +83,8 @@ export const api = {
   listRuns: (query: InputOf<"listRuns"> = {}) => getJson<ResponseOf<"listRuns">>("/api/runs", query as Query),
   listAudit: (query: InputOf<"listAudit"> = {}) =>
     getJson<ResponseOf<"listAudit">>("/api/audit", query as Query),
+  search: (query: InputOf<"searchScenes">) =>
+    getJson<ResponseOf<"searchScenes">>("/api/search", query as Query),
   listDatasets: () => getJson<ResponseOf<"listDatasets">>("/api/datasets"),
   listTokens: () => getJson<ResponseOf<"listTokens">>("/api/tokens"),
   createToken: async (input: InputOf<"createToken">): Promise<ResponseOf<"createToken">> =>

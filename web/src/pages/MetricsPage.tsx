@@ -2,7 +2,7 @@
 import { useEffect } from "react";
 import { api } from "../api.ts";
 import { formatBytes } from "../format.ts";
-import { parsePrometheus, routeLatencies, valueOf } from "../prom.ts";
+import { parsePrometheus, routeLatencies, type Sample, valueOf } from "../prom.ts";
 import { ErrorNote, useAsync } from "../useAsync.tsx";
 import { NotYet } from "./NotYetPage.tsx";
 
@@ -60,13 +60,12 @@ export function MetricsPage() {
             />
           </div>
           <div className="cards">
+            <RetrievalLatency samples={samples} />
             <div className="card">
-              <h3>time-to-first-dataset</h3>
-              <NotYet>not available yet (dataset versions have not landed)</NotYet>
-            </div>
-            <div className="card">
-              <h3>time-to-scenario / retrieval latency</h3>
-              <NotYet>not available yet (scenario search has not landed)</NotYet>
+              <h3>time-to-first-dataset / time-to-scenario</h3>
+              <NotYet>
+                not available yet (the server does not measure them; see the scenes and datasets benches)
+              </NotYet>
             </div>
           </div>
           <h2>Request latency by route</h2>
@@ -97,6 +96,26 @@ export function MetricsPage() {
         </>
       )}
     </section>
+  );
+}
+
+/** Retrieval latency: the server's own latency histogram of scene searches. */
+function RetrievalLatency({ samples }: { samples: Sample[] }) {
+  const search = routeLatencies(samples, "strata_http_request_duration_seconds").find(
+    (r) => r.route === "/api/search",
+  );
+  return (
+    <div className="card" data-testid="retrieval-latency">
+      <h3>retrieval latency (scene search)</h3>
+      {search && search.count > 0 ? (
+        <p>
+          p50 {ms(search.p50Ms)}, p99 {ms(search.p99Ms)} over {search.count} searches (mean{" "}
+          {search.meanMs.toFixed(1)} ms)
+        </p>
+      ) : (
+        <p className="muted">No searches served yet.</p>
+      )}
+    </div>
   );
 }
 
