@@ -4,18 +4,9 @@
  * in frame B into frame A: p_a = R p_b + t.
  */
 
-export interface Vec3 {
-  x: number;
-  y: number;
-  z: number;
-}
+import type { Quat, Vec3 } from "../../core/index.ts";
 
-export interface Quat {
-  x: number;
-  y: number;
-  z: number;
-  w: number;
-}
+export type { Quat, Vec3 };
 
 /** Row-major 3×3 rotation. */
 export interface Mat3 {
