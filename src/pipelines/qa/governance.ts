@@ -39,6 +39,8 @@ export interface GovernanceInput {
   registryDrift?: readonly CalibrationChange[];
   /** Look for new definitions of known types (ingest only: a stored capture's definitions are already known). */
   detectSchemaChanges?: boolean;
+  /** Sorted log times per topic, when ingest already has them. */
+  logTimesByTopic?: ReadonlyMap<string, BigInt64Array>;
 }
 
 export interface GovernanceAnalysis {
@@ -94,6 +96,7 @@ export async function analyzeGovernance(input: GovernanceInput): Promise<Governa
     policy,
     keepStampsFor: syncTopicsOf(contracts.map((c) => c.contract)),
     ...(input.registryDrift ? { registryDrift: input.registryDrift } : {}),
+    ...(input.logTimesByTopic ? { logTimesByTopic: input.logTimesByTopic } : {}),
   });
 
   const definitions = topicDefinitions(summary);
@@ -287,6 +290,7 @@ export function qaAnalyzer(options: QaAnalyzerOptions): CaptureAnalyzer {
         capture: { rig: context.options.rig ?? null, site: context.options.site ?? null },
         ...(options.policy ? { policy: options.policy } : {}),
         ...(Array.isArray(registry?.drift) ? { registryDrift: registry.drift } : {}),
+        logTimesByTopic: new Map(context.stats.topics.map((t) => [t.topic, t.logTimesNs])),
         detectSchemaChanges: true,
       });
       const ontologyVersion = (await activeOntology(context.catalog))?.version ?? null;

@@ -62,6 +62,8 @@ export interface RunQaInput {
   expectedRateHz?: ReadonlyMap<string, number>;
   /** Calibration changes the registry found; when given, /tf_static is not re-examined for drift. */
   registryDrift?: readonly CalibrationChange[];
+  /** Sorted log times per topic when the caller has them (ingest's statistics); else read from the index. */
+  logTimesByTopic?: ReadonlyMap<string, BigInt64Array>;
 }
 
 export async function runQa(
@@ -69,7 +71,7 @@ export async function runQa(
 ): Promise<{ result: QaResult; measurements: CaptureMeasurements }> {
   const { reader, summary, policy } = input;
   const t = policy.thresholds;
-  const timelines = await readTimelines(reader, summary, t);
+  const timelines = await readTimelines(reader, summary, t, input.logTimesByTopic);
   let startNs: bigint | null = null;
   let endNs: bigint | null = null;
   let messagesIndexed = 0;

@@ -51,12 +51,25 @@ class Column {
   }
 }
 
-/** Reads every message's log time through `reader.timestamps()` and builds one timeline per topic. */
+/**
+ * One timeline per topic: from `logTimesByTopic` when ingest already collected them (sorted), otherwise
+ * by reading every message's log time through `reader.timestamps()`.
+ */
 export async function readTimelines(
   reader: LogReader,
   summary: LogSummary,
   thresholds: QaThresholds,
+  logTimesByTopic?: ReadonlyMap<string, BigInt64Array>,
 ): Promise<Map<string, TopicTimeline>> {
+  if (logTimesByTopic) {
+    const out = new Map<string, TopicTimeline>();
+    for (const channel of summary.channels) {
+      if (out.has(channel.topic)) continue;
+      const times = logTimesByTopic.get(channel.topic) ?? new BigInt64Array(0);
+      out.set(channel.topic, buildTimeline(channel.topic, times.slice(), thresholds));
+    }
+    return out;
+  }
   const topicOfChannel = new Map<number, string>();
   const columns = new Map<string, Column>();
   for (const channel of summary.channels) {
