@@ -26,7 +26,7 @@ import path from "node:path";
 import type { Catalog, CaptureRecord, JsonValue } from "../../catalog/index.ts";
 import { isoFromNs, nowNs, StrataError } from "../../core/index.ts";
 import type { SceneGraphStore } from "../../search/index.ts";
-import { decodePoses } from "../registry/index.ts";
+import { decodePoses, TRAJECTORY_INFO_COLUMNS } from "../registry/index.ts";
 import { type Cell, type ColumnType, ParquetStaging, type StagedColumn } from "./parquet-duckdb.ts";
 
 export const LAKEHOUSE_FORMAT = "strata.lakehouse";
@@ -286,22 +286,7 @@ const trajectoriesTable: LakehouseTable = {
     const rows = await guarded("lakehouse read trajectories", () =>
       catalog.db
         .selectFrom("trajectories")
-        .select([
-          "capture_id",
-          "source",
-          "frame",
-          "child_frame",
-          "is_primary",
-          "pose_count",
-          "start_ns",
-          "end_ns",
-          "length_m",
-          "min_x",
-          "min_y",
-          "max_x",
-          "max_y",
-          "meta",
-        ])
+        .select(TRAJECTORY_INFO_COLUMNS)
         .where("capture_id", "=", c.captureId)
         .orderBy("source")
         .execute(),

@@ -218,7 +218,8 @@ function info(row: InfoRow): TrajectoryInfo {
   };
 }
 
-const INFO_COLUMNS = [
+/** The summary columns of a stored trajectory (everything but the packed poses). */
+export const TRAJECTORY_INFO_COLUMNS = [
   "capture_id",
   "source",
   "frame",
@@ -240,7 +241,7 @@ export async function listTrajectories(catalog: Catalog, captureId: string): Pro
   const rows = await query("trajectory list", () =>
     catalog.db
       .selectFrom("trajectories")
-      .select(INFO_COLUMNS)
+      .select(TRAJECTORY_INFO_COLUMNS)
       .where("capture_id", "=", captureId)
       .orderBy("is_primary", "desc")
       .orderBy("source")
