@@ -295,3 +295,187 @@ export const SearchResult = z.object({
   explain: z.unknown().optional(),
   latencyMs: z.number(),
 });
+
+// ---- lineage graph ----
+
+export const LineageGraphQuery = z.object({
+  of: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "what to trace: a dataset version (dsv_…), a sample (dsv_…/N), a capture (cap_… or SHA-256), a run (run_…); the whole catalog when omitted",
+    ),
+  maxNodes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(5000)
+    .default(400)
+    .describe("stop adding nodes past this many (the graph is then marked truncated)"),
+  verify: z
+    .enum(["true", "false"])
+    .optional()
+    .describe("re-hash every raw blob reached and mark it verified (reads the bytes; slow for big logs)"),
+});
+
+export const LineageNode = z.object({
+  id: z.string().describe("`<kind>:<key>`, unique in the graph"),
+  kind: z
+    .string()
+    .describe("blob, file, capture, run, scene, calibration, qa_verdict, dataset_version, sample, …"),
+  key: z.string(),
+  label: z.string(),
+  attributes: z.record(z.string(), z.unknown()),
+});
+
+export const LineageGraph = z.object({
+  rootId: z.string().nullable().describe("the traced target's node id (null for the whole catalog)"),
+  nodes: z.array(LineageNode),
+  edges: z.array(
+    z
+      .object({ from: z.string(), to: z.string(), relation: z.string() })
+      .describe("data flows from `from` (a source) to `to` (derived from it)"),
+  ),
+  truncated: z.boolean(),
+});
+
+// ---- dataset diff and splits ----
+
+export const DatasetDiffQuery = z.object({
+  from: z.string().min(1).describe("the older version (dsv_…)"),
+  to: z.string().min(1).describe("the newer version (dsv_…)"),
+});
+
+export const DatasetItem = z.object({
+  index: z.number().int().describe("position in its version's canonical item order"),
+  captureId: z.string(),
+  startNs: NsString,
+  endNs: NsString,
+  topics: z.array(z.string()),
+  sceneId: z.string().nullable(),
+  split: z.enum(["train", "val", "test"]),
+});
+
+const CoverageDelta = z.object({ addedNs: NsString, removedNs: NsString });
+
+export const DatasetDiff = z.object({
+  fromVersionId: z.string(),
+  toVersionId: z.string(),
+  added: z.array(DatasetItem),
+  removed: z.array(DatasetItem),
+  changed: z.array(
+    z.object({
+      before: DatasetItem,
+      after: DatasetItem,
+      fields: z.array(z.enum(["window", "topics", "split", "sceneId"])),
+    }),
+  ),
+  unchangedCount: z.number().int(),
+  manifest: z.array(z.object({ field: z.string(), before: z.unknown(), after: z.unknown() })),
+  byCapture: z.array(CoverageDelta.extend({ captureId: z.string() })),
+  byTopic: z.array(CoverageDelta.extend({ topic: z.string() })),
+});
+
+export const VersionIdParams = z.object({ versionId: z.string().min(1) });
+
+export const DatasetSplits = z.object({
+  versionId: z.string(),
+  datasetName: z.string(),
+  itemCount: z.number().int(),
+  splitPolicy: z
+    .object({
+      ratios: z.object({ train: z.number(), val: z.number(), test: z.number() }),
+      groupBy: z.enum(["capture", "site", "rig"]),
+      seed: z.string(),
+    })
+    .nullable()
+    .describe("null when every item's split was given by the caller"),
+  splits: z.array(
+    z.object({
+      split: z.enum(["train", "val", "test"]),
+      itemCount: z.number().int(),
+      captureCount: z.number().int(),
+      durationNs: NsString.describe("sum of the items' window lengths"),
+    }),
+  ),
+  leakage: z.object({
+    ok: z.boolean().describe("true when no finding has severity error"),
+    findings: z.array(
+      z.looseObject({
+        kind: z.string(),
+        severity: z.enum(["error", "warning"]),
+        message: z.string(),
+      }),
+    ),
+  }),
+});
+
+// ---- trajectories for the map ----
+
+export const TrajectoryMapQuery = z.object({
+  captureIds: z
+    .union([z.array(z.string()), z.string().transform((list) => list.split(",").filter(Boolean))])
+    .optional()
+    .describe("comma-separated capture ids (default: the newest captures that have a trajectory)"),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .default(50)
+    .describe("most captures looked at when captureIds is omitted"),
+  maxPoints: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(20000)
+    .default(500)
+    .describe("most points per trajectory (evenly thinned)"),
+});
+
+export const TrajectoryMap = z.object({
+  trajectories: z.array(
+    z.object({
+      captureId: z.string(),
+      site: z.string().nullable(),
+      rig: z.string().nullable(),
+      source: z.string().describe("where the poses came from, e.g. `odom:/odom`"),
+      frame: z.string().describe("the fixed frame of xM/yM (the frame scene positions and `within:` use)"),
+      poseCount: z.number().int().describe("poses stored (before thinning)"),
+      lengthM: z.number(),
+      startNs: NsString.nullable().describe("time of the first pose; tOffsetSecs counts from it"),
+      tOffsetSecs: z.array(z.number()),
+      xM: z.array(z.number()),
+      yM: z.array(z.number()),
+    }),
+  ),
+});
+
+// ---- cockpit figures ----
+
+export const CockpitFigure = z.object({
+  definition: z.string(),
+  count: z.number().int().describe("captures that reached the milestone"),
+  pending: z.number().int().describe("captures that have not reached it yet"),
+  medianSecs: z.number().nullable(),
+  p90Secs: z.number().nullable(),
+  minSecs: z.number().nullable(),
+  maxSecs: z.number().nullable(),
+  recent: z
+    .array(
+      z.object({
+        captureId: z.string(),
+        ingestedAtNs: NsString,
+        reachedAtNs: NsString,
+        secs: z.number(),
+      }),
+    )
+    .describe("the most recently ingested captures that reached it"),
+});
+
+export const Cockpit = z.object({
+  captureCount: z.number().int(),
+  timeToScenario: CockpitFigure,
+  timeToFirstDataset: CockpitFigure,
+});

@@ -36,3 +36,17 @@ export {
 export type { OpenLineageConfig } from "./config.ts";
 export * from "./governance.ts";
 export { type DemoGenerateRequest, generateDemoCapture } from "./demo.ts";
+export {
+  type CockpitFigure,
+  type CockpitSample,
+  type CockpitView,
+  cockpitFigures,
+  type DatasetSplitsView,
+  datasetSplits,
+  type LineageViewRequest,
+  lineageView,
+  type SplitSummary,
+  type TrajectoryMapEntry,
+  type TrajectoryMapRequest,
+  trajectoryMap,
+} from "./views.ts";

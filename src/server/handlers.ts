@@ -3,6 +3,11 @@ import type { ParsedInputOf, ResponseKindOf, ResponseOf, RouteId } from "../api/
 import {
   captureDetail,
   captureDrift,
+  cockpitFigures,
+  datasetSplits,
+  diffDatasetVersions,
+  lineageView,
+  trajectoryMap,
   listDatasetVersions,
   searchScenes,
   showCaptureQa,
@@ -235,6 +240,78 @@ export const handlers: { [R in RouteId]: Handler<R> } = {
   },
   async listDatasets(strata) {
     return { datasets: jsonify(await listDatasetVersions(strata)) };
+  },
+  async diffDatasetVersions(strata, { query }) {
+    const diff = await diffDatasetVersions(strata, query.from, query.to);
+    const item = ({ index, item }: (typeof diff.added)[number]) => ({
+      index,
+      captureId: item.captureId,
+      startNs: item.startNs.toString(),
+      endNs: item.endNs.toString(),
+      topics: item.topics,
+      sceneId: item.sceneId ?? null,
+      split: item.split,
+    });
+    return {
+      fromVersionId: diff.fromVersionId,
+      toVersionId: diff.toVersionId,
+      added: diff.added.map(item),
+      removed: diff.removed.map(item),
+      changed: diff.changed.map((c) => ({ before: item(c.before), after: item(c.after), fields: c.fields })),
+      unchangedCount: diff.unchangedCount,
+      manifest: jsonify(diff.manifest),
+      byCapture: diff.byCapture.map((c) => ({
+        captureId: c.captureId,
+        addedNs: c.addedNs.toString(),
+        removedNs: c.removedNs.toString(),
+      })),
+      byTopic: diff.byTopic.map((t) => ({
+        topic: t.topic,
+        addedNs: t.addedNs.toString(),
+        removedNs: t.removedNs.toString(),
+      })),
+    };
+  },
+  async getDatasetSplits(strata, { params }) {
+    const view = await datasetSplits(strata, params.versionId);
+    return {
+      ...view,
+      splitPolicy: view.splitPolicy === null ? null : { ...view.splitPolicy },
+      splits: view.splits.map((s) => ({ ...s, durationNs: s.durationNs.toString() })),
+      leakage: jsonify(view.leakage),
+    };
+  },
+  async getLineageGraph(strata, { query }) {
+    const graph = await lineageView(strata, {
+      ...(query.of === undefined ? {} : { of: query.of }),
+      maxNodes: query.maxNodes,
+      verify: query.verify === "true",
+    });
+    return {
+      rootId: graph.rootId,
+      nodes: graph.nodes.map((n) => ({
+        id: n.id,
+        kind: String(n.kind),
+        key: n.key,
+        label: n.label,
+        attributes: jsonify(n.attributes) as Record<string, unknown>,
+      })),
+      edges: graph.edges.map(({ from, to, relation }) => ({ from, to, relation })),
+      truncated: graph.truncated,
+    };
+  },
+  async listTrajectories(strata, { query }) {
+    const trajectories = await trajectoryMap(strata, {
+      ...(query.captureIds === undefined ? {} : { captureIds: query.captureIds }),
+      limit: query.limit,
+      maxPoints: query.maxPoints,
+    });
+    return {
+      trajectories: trajectories.map((t) => ({ ...t, startNs: t.startNs?.toString() ?? null })),
+    };
+  },
+  async getCockpit(strata) {
+    return jsonify(await cockpitFigures(strata));
   },
   async whoAmI(_strata, _input, principal) {
     const { tokenId, name, role } = requirePrincipal(principal);

@@ -14,8 +14,11 @@ import {
   createStrata,
   jsonify,
   resolveConfig,
+  showDatasetVersion,
   type Strata,
+  trajectoryOf,
 } from "../../src/app/index.ts";
+import { createDatasetVersion } from "../../src/pipelines/index.ts";
 import { createClient, StrataApiError, type StrataClient } from "../../src/sdk/index.ts";
 import { type ServerHandle, startServer } from "../../src/server/index.ts";
 import { fixtures, tempDir } from "../helpers.ts";
@@ -68,6 +71,28 @@ async function failure(promise: Promise<unknown>): Promise<StrataApiError> {
   return error;
 }
 
+let pairVersions: Promise<[string, string]> | undefined;
+/** Two versions of one dataset: example.bag alone, then with tf_example.bag added (made once, on first use). */
+function versionPair(): Promise<[string, string]> {
+  pairVersions ??= (async () => {
+    const first = await createDataset(strata, {
+      name: "pair",
+      captures: [exampleId],
+      allowQuarantined: true,
+      actor: "test",
+    });
+    const second = await createDataset(strata, {
+      name: "pair",
+      captures: [exampleId, tfId],
+      parentVersionId: first.version.versionId,
+      allowQuarantined: true,
+      actor: "test",
+    });
+    return [first.version.versionId, second.version.versionId];
+  })();
+  return pairVersions;
+}
+
 async function collect<T>(lines: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const line of lines) out.push(line);
@@ -93,6 +118,16 @@ function callRoute(client: StrataClient, routeId: RouteId, n: number): Promise<u
       return client.searchScenes({ q: "limit:5" });
     case "listDatasets":
       return client.listDatasets();
+    case "diffDatasetVersions":
+      return versionPair().then(([from, to]) => client.diffDatasetVersions({ from, to }));
+    case "getDatasetSplits":
+      return versionPair().then(([, versionId]) => client.getDatasetSplits({ versionId }));
+    case "getLineageGraph":
+      return client.getLineageGraph({ of: exampleId });
+    case "listTrajectories":
+      return client.listTrajectories({ maxPoints: 20 });
+    case "getCockpit":
+      return client.getCockpit();
     case "getCaptureMessages":
       return collect(
         client.getCaptureMessages({ captureId: exampleId, topics: ["/turtle1/pose"], limit: 2 }),
@@ -324,6 +359,170 @@ describe("every route through the SDK", () => {
     expect(jsonify(created)).toMatchObject({ version: { versionId: turtles?.latestVersionId } });
   });
 
+  it("diffs two dataset versions and reports each version's splits and leakage", async () => {
+    const [fromId, toId] = await versionPair();
+    const [from, to] = [await showDatasetVersion(strata, fromId), await showDatasetVersion(strata, toId)];
+    const diff = await clients.viewer.diffDatasetVersions({ from: fromId, to: toId });
+    expect([diff.fromVersionId, diff.toVersionId]).toEqual([fromId, toId]);
+    // Every item of either side is accounted for exactly once.
+    expect(diff.added.length + diff.changed.length + diff.unchangedCount).toBe(to.manifest.items.length);
+    expect(diff.removed.length + diff.changed.length + diff.unchangedCount).toBe(from.manifest.items.length);
+    expect(diff.added.map((i) => i.captureId)).toContain(tfId);
+    expect(diff.removed).toEqual([]);
+    const tfItem = to.manifest.items.find((i) => i.captureId === tfId);
+    const gained = diff.byCapture.find((c) => c.captureId === tfId);
+    expect(BigInt(gained?.addedNs ?? "0")).toBe((tfItem?.endNs ?? 0n) - (tfItem?.startNs ?? 0n));
+    expect(gained?.removedNs).toBe("0");
+    expect(diff.manifest).toEqual([]);
+    // The reverse diff swaps added and removed.
+    const back = await clients.viewer.diffDatasetVersions({ from: toId, to: fromId });
+    expect(back.removed.map((i) => i.captureId)).toEqual(diff.added.map((i) => i.captureId));
+    expect(back.added).toEqual([]);
+
+    const splits = await clients.viewer.getDatasetSplits({ versionId: toId });
+    expect(splits).toMatchObject({ versionId: toId, datasetName: "pair", itemCount: 2 });
+    expect(splits.splits.map((s) => s.split)).toEqual(["train", "val", "test"]);
+    expect(splits.splits.reduce((n, s) => n + s.itemCount, 0)).toBe(2);
+    for (const s of splits.splits) {
+      const items = to.manifest.items.filter((i) => i.split === s.split);
+      expect(s.itemCount).toBe(items.length);
+      expect(BigInt(s.durationNs)).toBe(items.reduce((sum, i) => sum + (i.endNs - i.startNs), 0n));
+    }
+    expect(splits.splitPolicy?.groupBy).toBe("capture");
+    expect(splits.leakage).toEqual({ ok: true, findings: [] });
+
+    // Overlapping windows of one capture in train and test leak; the check says so.
+    const start = BigInt((await strata.catalog.getCapture(exampleId))?.startNs ?? 0n);
+    // (Only an explicit allowLeakage stores such a version.)
+    const leaky = await createDatasetVersion(
+      {
+        name: "leaky",
+        items: [
+          { captureId: exampleId, startNs: start, endNs: start + 2_000_000_000n, split: "train" },
+          {
+            captureId: exampleId,
+            startNs: start + 1_000_000_000n,
+            endNs: start + 3_000_000_000n,
+            split: "test",
+          },
+        ],
+        actor: "test",
+        allowQuarantined: true,
+        allowLeakage: true,
+      },
+      { catalog: strata.catalog, codeVersion: strata.codeVersion },
+    );
+    const leak = await clients.viewer.getDatasetSplits({ versionId: leaky.version.versionId });
+    expect(leak.leakage.ok).toBe(false);
+    expect(leak.leakage.findings.map((f) => f.kind)).toContain("overlapping_windows");
+    expect(leak.splitPolicy).toBeNull();
+
+    const missing = await failure(clients.viewer.diffDatasetVersions({ from: fromId, to: "dsv_missing" }));
+    expect([missing.status, missing.code]).toEqual([404, "STRATA_E_NOT_FOUND"]);
+    expect((await failure(clients.viewer.getDatasetSplits({ versionId: "dsv_missing" }))).status).toBe(404);
+  });
+
+  it("draws the lineage graph of a version, of a capture, and of the whole catalog", async () => {
+    // A version built from a scene query names scenes: blob → capture → scenes run → scene → version.
+    const fromScenes = await createDataset(strata, {
+      name: "tf-scenes",
+      fromQuery: `captureId = ${tfId} include:quarantined`,
+      allowQuarantined: true,
+      actor: "test",
+    });
+    const versionId = fromScenes.version.versionId;
+    const graph = await clients.viewer.getLineageGraph({ of: versionId });
+    const ids = new Set(graph.nodes.map((n) => n.id));
+    expect(graph.rootId).toBe(`dataset_version:${versionId}`);
+    expect(graph.truncated).toBe(false);
+    for (const e of graph.edges) expect(ids.has(e.from) && ids.has(e.to), `${e.from} → ${e.to}`).toBe(true);
+    const tf = await strata.catalog.getCapture(tfId);
+    const edge = (from: string, to: string) => graph.edges.some((e) => e.from === from && e.to === to);
+    expect(edge(`blob:${tf?.sha256}`, `capture:${tfId}`)).toBe(true);
+    const sceneIds = [...new Set(fromScenes.version.manifest.items.map((i) => i.sceneId))];
+    expect(sceneIds.length).toBeGreaterThan(0);
+    const [scenesRun] = await strata.catalog.listRuns({ kind: "scenes", limit: 1 });
+    for (const sceneId of sceneIds) {
+      expect(edge(`scene:${sceneId}`, `dataset_version:${versionId}`), `${sceneId} in version`).toBe(true);
+      expect(edge(`run:${scenesRun?.runId}`, `scene:${sceneId}`)).toBe(true);
+    }
+    expect(edge(`capture:${tfId}`, `run:${scenesRun?.runId}`)).toBe(true);
+    const kinds = new Set(graph.nodes.map((n) => n.kind));
+    for (const kind of ["blob", "capture", "run", "scene", "dataset_version"]) expect(kinds).toContain(kind);
+
+    // From a capture: its sources, and what was derived from it (scenes, versions holding it).
+    const ofCapture = await clients.viewer.getLineageGraph({ of: tfId });
+    expect(ofCapture.rootId).toBe(`capture:${tfId}`);
+    const derived = new Set(ofCapture.nodes.map((n) => n.id));
+    expect(derived).toContain(`dataset_version:${versionId}`);
+    expect(derived).toContain(`blob:${tf?.sha256}`);
+    expect(ofCapture.nodes.some((n) => n.kind === "scene")).toBe(true);
+    // Derived versions are not walked further: example.bag (another member of "pair") is not drawn.
+    expect(derived).not.toContain(`capture:${exampleId}`);
+
+    const whole = await clients.viewer.getLineageGraph({});
+    expect(whole.rootId).toBeNull();
+    const wholeIds = new Set(whole.nodes.map((n) => n.id));
+    for (const id of [exampleId, tfId]) expect(wholeIds).toContain(`capture:${id}`);
+    const capped = await clients.viewer.getLineageGraph({ maxNodes: 3 });
+    expect([capped.nodes.length, capped.truncated]).toEqual([3, true]);
+
+    const missing = await failure(clients.viewer.getLineageGraph({ of: "cap_missing" }));
+    expect([missing.status, missing.code]).toEqual([404, "STRATA_E_NOT_FOUND"]);
+  });
+
+  it("serves captures' trajectories thinned for the map", async () => {
+    const stored = await trajectoryOf(strata, tfId);
+    const { trajectories } = await clients.viewer.listTrajectories({ maxPoints: 40 });
+    // Only captures with a stored trajectory are listed (example.bag's turtles have none).
+    const tf = trajectories.find((t) => t.captureId === tfId);
+    expect(trajectories.some((t) => t.captureId === exampleId)).toBe(false);
+    expect(tf).toMatchObject({ source: stored.source, frame: stored.frame, poseCount: stored.poseCount });
+    const n = stored.trajectory.timestampsSecs.length;
+    expect(tf?.xM.length).toBe(Math.min(40, n));
+    expect([tf?.xM.length, tf?.yM.length]).toEqual([tf?.tOffsetSecs.length, tf?.tOffsetSecs.length]);
+    expect(tf?.xM[0]).toBe(stored.trajectory.positions[0]);
+    expect(tf?.yM.at(-1)).toBe(stored.trajectory.positions[3 * (n - 1) + 1]);
+    expect(tf?.tOffsetSecs[0]).toBe(0);
+    const offsets = tf?.tOffsetSecs ?? [];
+    expect(offsets.every((t, i) => i === 0 || t > (offsets[i - 1] ?? 0))).toBe(true);
+    expect(BigInt(tf?.startNs ?? "0")).toBe(stored.trajectory.timestampsNs?.[0]);
+
+    const picked = await clients.viewer.listTrajectories({ captureIds: [tfId], maxPoints: 5 });
+    expect(picked.trajectories.map((t) => [t.captureId, t.xM.length])).toEqual([[tfId, 5]]);
+    expect((await failure(clients.viewer.listTrajectories({ captureIds: ["cap_missing"] }))).status).toBe(
+      404,
+    );
+  });
+
+  it("computes time-to-scenario and time-to-first-dataset from recorded run times", async () => {
+    const cockpit = await clients.viewer.getCockpit();
+    const captures = await strata.catalog.listCaptures({ limit: 1000 });
+    expect(cockpit.captureCount).toBe(captures.length);
+    // tf_example.bag's scenes were built and it is in a dataset: both figures measure it.
+    const tf = captures.find((c) => c.captureId === tfId);
+    const scenesRuns = await strata.catalog.listRuns({ kind: "scenes", status: "completed" });
+    const firstScenes = scenesRuns
+      .filter((r) => JSON.stringify(r.inputs).includes(tfId))
+      .map((r) => r.endedAtNs ?? 0n)
+      .sort((a, b) => (a < b ? -1 : 1))[0];
+    const scenario = cockpit.timeToScenario.recent.find((r) => r.captureId === tfId);
+    expect(scenario?.reachedAtNs).toBe(firstScenes?.toString());
+    expect(scenario?.secs).toBeCloseTo(Number((firstScenes ?? 0n) - (tf?.ingestedAtNs ?? 0n)) / 1e9, 6);
+    expect(cockpit.timeToScenario.count + cockpit.timeToScenario.pending).toBe(captures.length);
+    // example.bag had no scene build, but is in datasets.
+    expect(cockpit.timeToScenario.recent.some((r) => r.captureId === exampleId)).toBe(false);
+    const dataset = cockpit.timeToFirstDataset;
+    expect(dataset.recent.map((r) => r.captureId)).toEqual(expect.arrayContaining([exampleId, tfId]));
+    for (const figure of [cockpit.timeToScenario, dataset]) {
+      expect(figure.count).toBeGreaterThan(0);
+      expect(figure.minSecs).toBeLessThanOrEqual(figure.medianSecs ?? -1);
+      expect(figure.medianSecs).toBeLessThanOrEqual(figure.p90Secs ?? -1);
+      expect(figure.p90Secs).toBeLessThanOrEqual(figure.maxSecs ?? -1);
+      for (const r of figure.recent) expect(r.secs).toBeGreaterThanOrEqual(0);
+    }
+  });
+
   it("lists runs and the audit log", async () => {
     const runs = await clients.viewer.listRuns({ limit: 50 });
     expect(runs.runs.filter((r) => r.kind === "ingest").length).toBeGreaterThanOrEqual(2);
@@ -396,7 +595,7 @@ describe("route × role matrix", () => {
   const routeEntries = Object.entries(routes) as [RouteId, RouteSpec][];
 
   it("covers every route", () => {
-    expect(routeEntries.length).toBeGreaterThanOrEqual(13);
+    expect(routeEntries.length).toBeGreaterThanOrEqual(22);
   });
 
   for (const [routeId, route] of routeEntries) {
