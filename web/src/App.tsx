@@ -139,7 +139,7 @@ function Page({ route, principal }: { route: Route; principal: Principal }) {
         </Suspense>
       );
     case "lineage":
-      return <LineagePage />;
+      return <LineagePage of={route.of} />;
     case "audit":
       return <AuditPage />;
     case "metrics":

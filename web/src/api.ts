@@ -11,6 +11,11 @@ export type Histogram = ResponseOf<"getCaptureHistogram">;
 export type Principal = ResponseOf<"whoAmI">;
 export type CaptureQa = ResponseOf<"getCaptureQa">;
 export type QaReason = CaptureQa["reasons"][number];
+export type LineageGraph = ResponseOf<"getLineageGraph">;
+export type DatasetDiff = ResponseOf<"diffDatasetVersions">;
+export type DatasetSplits = ResponseOf<"getDatasetSplits">;
+export type TrajectoryMap = ResponseOf<"listTrajectories">;
+export type Cockpit = ResponseOf<"getCockpit">;
 
 const TOKEN_KEY = "strata.token";
 
@@ -86,6 +91,14 @@ export const api = {
   search: (query: InputOf<"searchScenes">) =>
     getJson<ResponseOf<"searchScenes">>("/api/search", query as Query),
   listDatasets: () => getJson<ResponseOf<"listDatasets">>("/api/datasets"),
+  diffDatasets: (from: string, to: string) => getJson<DatasetDiff>("/api/datasets/diff", { from, to }),
+  datasetSplits: (versionId: string) =>
+    getJson<DatasetSplits>(`/api/datasets/versions/${enc(versionId)}/splits`),
+  lineageGraph: (query: { of?: string; maxNodes?: number } = {}) =>
+    getJson<LineageGraph>("/api/lineage/graph", query),
+  trajectories: (query: { captureIds?: readonly string[]; limit?: number; maxPoints?: number } = {}) =>
+    getJson<TrajectoryMap>("/api/trajectories", query),
+  cockpit: () => getJson<Cockpit>("/api/metrics/cockpit"),
   listTokens: () => getJson<ResponseOf<"listTokens">>("/api/tokens"),
   createToken: async (input: InputOf<"createToken">): Promise<ResponseOf<"createToken">> =>
     (await (

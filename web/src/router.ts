@@ -7,7 +7,7 @@ export type Route =
   | { page: "view"; captureId: string }
   | { page: "search" }
   | { page: "datasets" }
-  | { page: "lineage" }
+  | { page: "lineage"; of?: string }
   | { page: "audit" }
   | { page: "metrics" }
   | { page: "tokens" };
@@ -17,10 +17,10 @@ export function parseHash(hash: string): Route {
   const [first, second, third] = parts;
   if (first === "captures" && second)
     return third === "view" ? { page: "view", captureId: second } : { page: "capture", captureId: second };
+  if (first === "lineage") return second ? { page: "lineage", of: second } : { page: "lineage" };
   switch (first) {
     case "search":
     case "datasets":
-    case "lineage":
     case "audit":
     case "metrics":
     case "tokens":
@@ -34,6 +34,7 @@ export const href = {
   captures: "#/captures",
   capture: (id: string) => `#/captures/${encodeURIComponent(id)}`,
   view: (id: string) => `#/captures/${encodeURIComponent(id)}/view`,
+  lineage: (of?: string) => (of ? `#/lineage/${encodeURIComponent(of)}` : "#/lineage"),
 };
 
 export function useRoute(): Route {
