@@ -1,21 +1,25 @@
 /** The metrics cockpit, read from the server's own /metrics (refreshed every 5 s). */
 import { useEffect } from "react";
-import { api } from "../api.ts";
-import { formatBytes } from "../format.ts";
+import { api, type Cockpit } from "../api.ts";
+import { formatBytes, formatDuration, nsToDate } from "../format.ts";
 import { parsePrometheus, routeLatencies, type Sample, valueOf } from "../prom.ts";
 import { ErrorNote, useAsync } from "../useAsync.tsx";
-import { NotYet } from "./NotYetPage.tsx";
 
 const ms = (value: number): string =>
   value === Infinity ? "> 30 s" : value < 1 ? `≤ ${value} ms` : `≤ ${value} ms`;
 
 export function MetricsPage() {
   const metrics = useAsync(async () => parsePrometheus(await api.metricsText()), []);
+  const cockpit = useAsync(() => api.cockpit(), []);
   const { reload } = metrics;
+  const reloadCockpit = cockpit.reload;
   useEffect(() => {
-    const timer = setInterval(reload, 5000);
+    const timer = setInterval(() => {
+      reload();
+      reloadCockpit();
+    }, 5000);
     return () => clearInterval(timer);
-  }, [reload]);
+  }, [reload, reloadCockpit]);
   const samples = metrics.data;
   return (
     <section>
@@ -59,14 +63,25 @@ export function MetricsPage() {
               value={formatBytes(valueOf(samples, "process_resident_memory_bytes"))}
             />
           </div>
-          <div className="cards">
+          <ErrorNote error={cockpit.error} />
+          <div className="cards" data-testid="cockpit">
             <RetrievalLatency samples={samples} />
-            <div className="card">
-              <h3>time-to-first-dataset / time-to-scenario</h3>
-              <NotYet>
-                not available yet (the server does not measure them; see the scenes and datasets benches)
-              </NotYet>
-            </div>
+            {cockpit.data && (
+              <>
+                <Figure
+                  testId="time-to-scenario"
+                  title="time-to-scenario"
+                  figure={cockpit.data.timeToScenario}
+                  captureCount={cockpit.data.captureCount}
+                />
+                <Figure
+                  testId="time-to-first-dataset"
+                  title="time-to-first-dataset"
+                  figure={cockpit.data.timeToFirstDataset}
+                  captureCount={cockpit.data.captureCount}
+                />
+              </>
+            )}
           </div>
           <h2>Request latency by route</h2>
           <table data-testid="latency">
@@ -114,6 +129,63 @@ function RetrievalLatency({ samples }: { samples: Sample[] }) {
         </p>
       ) : (
         <p className="muted">No searches served yet.</p>
+      )}
+    </div>
+  );
+}
+
+type CockpitFigure = Cockpit["timeToScenario"];
+const secs = (value: number | null): string => (value === null ? "—" : formatDuration(value));
+
+/** One cockpit figure from the catalog's recorded times (GET /api/metrics/cockpit). */
+function Figure({
+  testId,
+  title,
+  figure,
+  captureCount,
+}: {
+  testId: string;
+  title: string;
+  figure: CockpitFigure;
+  captureCount: number;
+}) {
+  return (
+    <div className="card" data-testid={testId}>
+      <h3>{title}</h3>
+      <p className="muted small">{figure.definition}</p>
+      {figure.count === 0 ? (
+        <p className="muted">
+          No data yet: none of the {captureCount} captures has reached it
+          {captureCount === 0 ? " (nothing is ingested)" : ""}.
+        </p>
+      ) : (
+        <>
+          <div className="stat">
+            <span className="value">{secs(figure.medianSecs)}</span> <span className="muted">median</span>
+          </div>
+          <p className="small">
+            p90 {secs(figure.p90Secs)} · fastest {secs(figure.minSecs)} · slowest {secs(figure.maxSecs)} ·
+            over {figure.count} capture{figure.count === 1 ? "" : "s"}, {figure.pending} not there yet
+          </p>
+          <table className="small">
+            <thead>
+              <tr>
+                <th>capture</th>
+                <th>ingested</th>
+                <th className="num">took</th>
+              </tr>
+            </thead>
+            <tbody>
+              {figure.recent.map((r) => (
+                <tr key={r.captureId}>
+                  <td className="mono">{r.captureId}</td>
+                  <td>{nsToDate(r.ingestedAtNs)}</td>
+                  <td className="num">{formatDuration(r.secs)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
       )}
     </div>
   );

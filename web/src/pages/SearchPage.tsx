@@ -1,13 +1,20 @@
-/** Scene search: the query language of `strata search`, results with camera thumbnails, and explain. */
-import { type FormEvent, useState } from "react";
-import { ApiError, api, collect, type ResponseOf } from "../api.ts";
+/**
+ * Scene search: the query language of `strata search`, a map of the captures' trajectories with the
+ * results' scene windows (click it to search near a point), results with camera thumbnails, and explain.
+ */
+import { type FormEvent, useEffect, useState } from "react";
+import { ApiError, api, collect, type ResponseOf, type TrajectoryMap as TrajectoryMapData } from "../api.ts";
 import { nsToDate } from "../format.ts";
 import { href } from "../router.ts";
 import { imageUrl, pickTopics } from "../scene/ros.ts";
 import { ErrorNote, useAsync } from "../useAsync.tsx";
+import { type PickedPoint, TrajectoryMap } from "./TrajectoryMap.tsx";
 
 type Result = ResponseOf<"searchScenes">;
 type Hit = Result["hits"][number];
+type Trajectory = TrajectoryMapData["trajectories"][number];
+
+const WITHIN = /within:\([^)]*\)/;
 
 const EXAMPLES = [
   "tag:night limit:20",
@@ -21,6 +28,14 @@ export function SearchPage() {
   const [result, setResult] = useState<Result | null>(null);
   const [error, setError] = useState<Error | undefined>();
   const [busy, setBusy] = useState(false);
+  const [picked, setPicked] = useState<PickedPoint | undefined>();
+  const trajectories = useTrajectories(result?.hits ?? []);
+
+  const pick = (point: PickedPoint) => {
+    setPicked(point);
+    const within = `within:(${point.xM}, ${point.yM}, ${point.radiusM}m)`;
+    setQuery((q) => (WITHIN.test(q) ? q.replace(WITHIN, within) : `${q.trim()} ${within}`.trim()));
+  };
 
   const run = async (event: FormEvent) => {
     event.preventDefault();
@@ -61,6 +76,15 @@ export function SearchPage() {
         </span>
       </form>
       <ErrorNote error={error} />
+      <ErrorNote error={trajectories.error} />
+      {trajectories.data && (
+        <TrajectoryMap
+          trajectories={trajectories.data}
+          hits={result?.hits ?? []}
+          picked={picked}
+          onPick={pick}
+        />
+      )}
       {result && (
         <>
           <p className="muted" data-testid="search-summary">
@@ -143,4 +167,27 @@ function Thumbnail({ hit }: { hit: Hit }) {
   }, [hit.captureId, hit.startNs]);
   if (!image.data) return <span className="muted small">{image.loading ? "…" : "no image"}</span>;
   return <img className="thumb" src={image.data} alt={`camera at ${hit.sceneId}`} data-testid="thumbnail" />;
+}
+
+/** The newest captures' trajectories, plus those of result captures not among them. */
+function useTrajectories(hits: readonly Hit[]) {
+  const base = useAsync(async () => (await api.trajectories({ maxPoints: 400 })).trajectories, []);
+  const [extra, setExtra] = useState<Trajectory[]>([]);
+  const missing = [...new Set(hits.map((h) => h.captureId))]
+    .filter((id) => !base.data?.some((t) => t.captureId === id) && !extra.some((t) => t.captureId === id))
+    .slice(0, 50);
+  const missingKey = missing.join(",");
+  // biome-ignore lint/correctness/useExhaustiveDependencies: missingKey stands for missing.
+  useEffect(() => {
+    if (!base.data || missing.length === 0) return;
+    let current = true;
+    api.trajectories({ captureIds: missing, maxPoints: 400 }).then(
+      (more) => current && setExtra((known) => [...known, ...more.trajectories]),
+      () => undefined,
+    );
+    return () => {
+      current = false;
+    };
+  }, [base.data, missingKey]);
+  return { ...base, data: base.data ? [...base.data, ...extra] : undefined };
 }
