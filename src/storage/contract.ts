@@ -6,6 +6,9 @@
  * Test-only: imports vitest, so it is not re-exported from index.ts.
  */
 import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isStrataError, sha256Hex } from "../core/index.ts";
@@ -57,6 +60,54 @@ export function blobStoreContract(
       expect(fromReadable.sha256).toBe(sha256Hex("abcdef"));
       const fromStrings = await store.put(fromArray(["abc", "def"]));
       expect(fromStrings).toEqual({ sha256: sha256Hex("abcdef"), sizeBytes: 6, created: false });
+    });
+
+    it("stages bytes: nothing is stored until commit, which gives the same result as put", async () => {
+      const staged = await store.stage(fromArray([bytes("staged "), bytes("bytes")]));
+      const expected = sha256Hex("staged bytes");
+      expect({ sha256: staged.sha256, sizeBytes: staged.sizeBytes }).toEqual({
+        sha256: expected,
+        sizeBytes: 12,
+      });
+      expect(await store.has(expected)).toBe(false);
+      expect(await staged.commit()).toEqual({ sha256: expected, sizeBytes: 12, created: true });
+      expect(Buffer.from(await readAll(await store.get(expected))).toString()).toBe("staged bytes");
+      await expect(staged.commit()).rejects.toMatchObject({ code: "STRATA_E_USAGE" });
+    });
+
+    it("a discarded stage stores nothing and leaves no blob to list", async () => {
+      const staged = await store.stage(fromArray([bytes("dropped")]));
+      await staged.discard();
+      expect(await store.has(sha256Hex("dropped"))).toBe(false);
+      const listed = [];
+      for await (const info of store.list()) listed.push(info);
+      expect(listed).toEqual([]);
+    });
+
+    it("stores a local file named by filePath, reporting progress; a missing file is STRATA_E_FILE_NOT_FOUND", async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), "strata-blob-file-"));
+      try {
+        const file = path.join(dir, "input.bin");
+        // Several copy chunks and a ragged tail, with content that differs by position.
+        const content = Buffer.alloc(9 * MiB + 12_345);
+        for (let i = 0; i < content.length; i += 4096) content.writeUInt32LE(i, i);
+        await writeFile(file, content);
+        const seen: number[] = [];
+        const staged = await store.stage({ filePath: file }, { onProgress: (done) => seen.push(done) });
+        if (staged.localPath !== undefined)
+          expect(sha256Hex(await readFile(staged.localPath))).toBe(staged.sha256);
+        const result = await staged.commit();
+        expect(result).toEqual({ sha256: sha256Hex(content), sizeBytes: content.length, created: true });
+        expect(seen.at(-1)).toBe(content.length);
+        expect(seen).toEqual([...seen].sort((a, b) => a - b));
+        expect(Buffer.compare(Buffer.from(await readAll(await store.get(result.sha256))), content)).toBe(0);
+        await expect(store.put({ filePath: path.join(dir, "missing.bin") })).rejects.toMatchObject({
+          code: "STRATA_E_FILE_NOT_FOUND",
+        });
+        await expect(store.put({ filePath: dir })).rejects.toMatchObject({ code: "STRATA_E_USAGE" });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it("stores an empty stream", async () => {

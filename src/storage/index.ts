@@ -4,4 +4,12 @@
  */
 export { LocalBlobStore, type LocalBlobStoreOptions, type SweepOptions } from "./local.ts";
 export { putFile } from "./put-file.ts";
-export type { BlobInfo, BlobSource, BlobStore, GetOptions, PutOptions, PutResult } from "./types.ts";
+export type {
+  BlobInfo,
+  BlobSource,
+  BlobStore,
+  GetOptions,
+  PutOptions,
+  PutResult,
+  StagedBlob,
+} from "./types.ts";

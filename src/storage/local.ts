@@ -4,11 +4,21 @@ import { link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promis
 import path from "node:path";
 import { pipeline, Readable, Transform } from "node:stream";
 import { isSha256Hex, type Sha256Hex, StrataError, toStrataError } from "../core/index.ts";
-import type { BlobInfo, BlobSource, BlobStore, GetOptions, PutOptions, PutResult } from "./types.ts";
+import type {
+  BlobInfo,
+  BlobSource,
+  BlobStore,
+  GetOptions,
+  PutOptions,
+  PutResult,
+  StagedBlob,
+} from "./types.ts";
 
 /** Small chunks are gathered into a buffer of this size before each write (bounds syscalls and memory). */
 const STAGING_BYTES = 1 << 20;
 const READ_CHUNK_BYTES = 1 << 20;
+/** Chunk of a file-to-blob copy (two such buffers per copy). */
+const COPY_CHUNK_BYTES = 4 << 20;
 const HOUR_MS = 3_600_000;
 
 export interface LocalBlobStoreOptions {
@@ -52,17 +62,21 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async put(source: BlobSource, options: PutOptions = {}): Promise<PutResult> {
+    return (await this.stage(source, options)).commit();
+  }
+
+  async stage(source: BlobSource, options: PutOptions = {}): Promise<StagedBlob> {
     if (options.expectedSha256 !== undefined) assertSha256(options.expectedSha256);
     // A Readable may fail before iteration starts; keep that error for the loop instead of crashing.
     if (source instanceof Readable) source.on("error", noop);
     try {
-      return await this.#put(source, options);
+      return await this.#stage(source, options);
     } finally {
       if (source instanceof Readable) source.destroy();
     }
   }
 
-  async #put(source: BlobSource, options: PutOptions): Promise<PutResult> {
+  async #stage(source: BlobSource, options: PutOptions): Promise<StagedBlob> {
     return fsErrors(async () => {
       await mkdir(this.#tempDir, { recursive: true });
       const tempPath = path.join(
@@ -70,14 +84,13 @@ export class LocalBlobStore implements BlobStore {
         `${Date.now()}-${process.pid}-${randomBytes(8).toString("hex")}.partial`,
       );
       const handle = await open(tempPath, "wx");
+      let durable: Promise<void>;
+      let written: { sha256: Sha256Hex; sizeBytes: number };
       try {
-        let written: { sha256: Sha256Hex; sizeBytes: number };
-        try {
-          written = await writeHashed(handle, source);
-          if (this.#fsync) await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        written =
+          "filePath" in source
+            ? await copyHashed(source.filePath, handle, options.onProgress)
+            : await writeHashed(handle, source, options.onProgress);
         const { sha256, sizeBytes } = written;
         if (options.expectedSha256 !== undefined && options.expectedSha256 !== sha256) {
           throw new StrataError(
@@ -86,14 +99,43 @@ export class LocalBlobStore implements BlobStore {
             { expectedSha256: options.expectedSha256, actualSha256: sha256, sizeBytes },
           );
         }
-        const target = this.path(sha256);
-        await mkdir(path.dirname(target), { recursive: true });
-        const created = await publish(tempPath, target);
-        if (created && this.#fsync) await fsyncDirectory(path.dirname(target));
-        return { sha256, sizeBytes, created };
-      } finally {
+        // The flush to disk starts now and runs while the caller works with the staged bytes.
+        durable = (this.#fsync ? handle.sync() : Promise.resolve()).finally(() => handle.close());
+        durable.catch(noop);
+      } catch (error) {
+        await handle.close();
         await unlink(tempPath).catch(ignoreMissing);
+        throw error;
       }
+      let settled = false;
+      const settle = (): void => {
+        if (settled) throw new StrataError("STRATA_E_USAGE", "a staged blob is committed or discarded once");
+        settled = true;
+      };
+      return {
+        ...written,
+        localPath: tempPath,
+        commit: async () => {
+          settle();
+          return fsErrors(async () => {
+            try {
+              await durable;
+              const target = this.path(written.sha256);
+              await mkdir(path.dirname(target), { recursive: true });
+              const created = await publish(tempPath, target);
+              if (created && this.#fsync) await fsyncDirectory(path.dirname(target));
+              return { ...written, created };
+            } finally {
+              await unlink(tempPath).catch(ignoreMissing);
+            }
+          });
+        },
+        discard: async () => {
+          settle();
+          await durable.catch(noop);
+          await unlink(tempPath).catch(ignoreMissing);
+        },
+      };
     });
   }
 
@@ -207,18 +249,64 @@ function writerIsGone(tempName: string): boolean {
   }
 }
 
+/**
+ * Copies a local file into `handle`, hashing on the way, through two reused buffers: the read of one
+ * chunk overlaps the write of the previous one, and nothing is allocated per chunk.
+ */
+async function copyHashed(
+  filePath: string,
+  handle: FileHandle,
+  onProgress: ((doneBytes: number) => void) | undefined,
+): Promise<{ sha256: Sha256Hex; sizeBytes: number }> {
+  let input: FileHandle;
+  try {
+    input = await open(filePath, "r");
+  } catch (error) {
+    throw toStrataError(error, { file: filePath });
+  }
+  try {
+    if (!(await input.stat()).isFile())
+      throw new StrataError("STRATA_E_USAGE", "not a regular file", { file: filePath });
+    const hash = createHash("sha256");
+    let buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
+    let spare = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
+    let pendingWrite: Promise<void> = Promise.resolve();
+    let sizeBytes = 0;
+    for (;;) {
+      const { bytesRead } = await input
+        .read(buffer, 0, COPY_CHUNK_BYTES, sizeBytes)
+        .catch((error: unknown) => {
+          throw toStrataError(error, { file: filePath, offset: sizeBytes });
+        });
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      await pendingWrite; // the other buffer's write: it must finish before that buffer is read into again
+      pendingWrite = writeAll(handle, buffer, bytesRead);
+      sizeBytes += bytesRead;
+      onProgress?.(sizeBytes);
+      [buffer, spare] = [spare, buffer];
+    }
+    await pendingWrite;
+    return { sha256: hash.digest("hex"), sizeBytes };
+  } finally {
+    await input.close();
+  }
+}
+
 async function writeHashed(
   handle: FileHandle,
-  source: BlobSource,
+  source: AsyncIterable<unknown>,
+  onProgress: ((doneBytes: number) => void) | undefined,
 ): Promise<{ sha256: Sha256Hex; sizeBytes: number }> {
   const hash = createHash("sha256");
   const staging = Buffer.allocUnsafe(STAGING_BYTES);
   let staged = 0;
   let sizeBytes = 0;
-  for await (const item of source as AsyncIterable<unknown>) {
+  for await (const item of source) {
     const chunk = toBytes(item);
     hash.update(chunk);
     sizeBytes += chunk.byteLength;
+    onProgress?.(sizeBytes);
     if (staged + chunk.byteLength <= STAGING_BYTES) {
       staging.set(chunk, staged);
       staged += chunk.byteLength;

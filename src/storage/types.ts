@@ -1,8 +1,11 @@
 import type { Readable } from "node:stream";
 import type { Sha256Hex } from "../core/index.ts";
 
-/** Bytes to store: any async iterable of chunks (a Node Readable is one). Strings are taken as UTF-8. */
-export type BlobSource = AsyncIterable<Uint8Array | string> | Readable;
+/**
+ * Bytes to store: any async iterable of chunks (a Node Readable is one; strings are taken as UTF-8), or a
+ * local file named by `filePath`, which a store may copy faster than a stream (no per-chunk allocation).
+ */
+export type BlobSource = AsyncIterable<Uint8Array | string> | Readable | { filePath: string };
 
 export interface PutOptions {
   /**
@@ -10,6 +13,22 @@ export interface PutOptions {
    * this value. Use it when the sender already knows the hash (re-import, transfer between stores).
    */
   expectedSha256?: Sha256Hex;
+  /** Called as bytes are taken in, with the running byte count. */
+  onProgress?: (doneBytes: number) => void;
+}
+
+/**
+ * Bytes taken in and hashed but not yet part of the store: `commit()` makes them durable and gives them
+ * their name (the same result as `put`); `discard()` drops them. Between the two, the bytes are readable
+ * at `localPath` when the store keeps them on a local disk. A store may make the bytes durable in the
+ * background meanwhile, so work that reads them (indexing) overlaps with the disk flush.
+ */
+export interface StagedBlob {
+  readonly sha256: Sha256Hex;
+  readonly sizeBytes: number;
+  readonly localPath?: string;
+  commit(): Promise<PutResult>;
+  discard(): Promise<void>;
 }
 
 export interface PutResult {
@@ -44,6 +63,8 @@ export interface BlobInfo {
 export interface BlobStore {
   /** Streams `source` into the store, hashing as bytes pass; memory stays bounded whatever the size. */
   put(source: BlobSource, options?: PutOptions): Promise<PutResult>;
+  /** Like `put`, in two steps (see `StagedBlob`); an `expectedSha256` mismatch fails here, storing nothing. */
+  stage(source: BlobSource, options?: PutOptions): Promise<StagedBlob>;
   has(sha256: Sha256Hex): Promise<boolean>;
   /** A stream of the blob's bytes; STRATA_E_NOT_FOUND when absent. */
   get(sha256: Sha256Hex, options?: GetOptions): Promise<Readable>;

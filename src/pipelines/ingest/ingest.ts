@@ -4,10 +4,8 @@
  * where the format allows). All catalog rows of a capture, its lineage run and its audit event commit in
  * one transaction at the end, so a crash leaves either nothing or one complete capture.
  */
-import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { Transform } from "node:stream";
 import type { Catalog, CaptureRecord, JsonObject } from "../../catalog/index.ts";
 import {
   StrataError,
@@ -18,7 +16,7 @@ import {
   type Sha256Hex,
 } from "../../core/index.ts";
 import { type LogReader, type LogSummary, openLog } from "../../formats/index.ts";
-import type { BlobStore } from "../../storage/index.ts";
+import type { BlobStore, StagedBlob } from "../../storage/index.ts";
 import { StatsAccumulator, type CaptureStats } from "./stats.ts";
 
 export interface IngestOptions {
@@ -115,30 +113,44 @@ export async function ingestPath(
     throw new StrataError("STRATA_E_EMPTY_FILE", undefined, { file: absolutePath });
   }
 
-  // 1. Store every byte once, hashing on the way.
-  const stored: StoredFile[] = [];
-  let doneBytes = 0;
-  for (const file of files) {
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        doneBytes += chunk.length;
-        options.onProgress?.(doneBytes, totalBytes);
-        callback(null, chunk);
-      },
-    });
-    const put = await deps.blobs.put(
-      createReadStream(file.absolutePath, { highWaterMark: 4 << 20 }).pipe(counter),
-    );
-    stored.push({ pathInCapture: file.pathInCapture, sha256: put.sha256, sizeBytes: put.sizeBytes });
+  // 1. Take in every byte once, hashing on the way. The staged bytes become durable in the background
+  //    while they are indexed, and get their blob names just before the catalog commit.
+  const staged: StagedBlob[] = [];
+  const discardStaged = async (): Promise<void> => {
+    await Promise.all(staged.map((s) => s.discard()));
+  };
+  let stored: StoredFile[];
+  let sha256: Sha256Hex;
+  try {
+    let doneBytesBefore = 0;
+    for (const file of files) {
+      const stage = await deps.blobs.stage(
+        { filePath: file.absolutePath },
+        { onProgress: (done) => options.onProgress?.(doneBytesBefore + done, totalBytes) },
+      );
+      staged.push(stage);
+      doneBytesBefore += stage.sizeBytes;
+    }
+    stored = files.map((file, i) => ({
+      pathInCapture: file.pathInCapture,
+      sha256: staged[i]?.sha256 ?? "",
+      sizeBytes: staged[i]?.sizeBytes ?? 0,
+    }));
+    sha256 = captureSha256(stored, isDirectory);
+    const existing = await deps.catalog.findCaptureBySha256(sha256);
+    if (existing) {
+      await discardStaged();
+      return await existingResult(existing, deps.catalog);
+    }
+  } catch (error) {
+    await discardStaged();
+    throw error;
   }
-  const sha256 = captureSha256(stored, isDirectory);
 
-  const existing = await deps.catalog.findCaptureBySha256(sha256);
-  if (existing) return await existingResult(existing, deps.catalog);
-
-  // 2. Index the stored bytes (not the source, which may change under us).
-  const readPath = !isDirectory && deps.blobs.path ? deps.blobs.path(sha256) : absolutePath;
-  const reader = await openLog(readPath).catch((error: unknown) => {
+  // 2. Index the staged bytes (not the source, which may change under us).
+  const readPath = (!isDirectory && staged[0]?.localPath) || absolutePath;
+  const reader = await openLog(readPath).catch(async (error: unknown) => {
+    await discardStaged();
     throw relabel(error, readPath, absolutePath);
   });
   const captureId = captureIdFromSha256(sha256);
@@ -162,10 +174,13 @@ export async function ingestPath(
       analyses.set(analyzer.name, await analyzer.analyze(context));
     }
   } catch (error) {
+    await discardStaged();
     throw relabel(error, readPath, absolutePath);
   } finally {
     await reader.close();
   }
+  // The blobs are durable and named before any catalog row refers to them.
+  await Promise.all(staged.map((s) => s.commit()));
 
   // 3. Commit everything in one transaction.
   const quarantined = [...analyses.values()].some((a) => a.status === "quarantined");

@@ -1,0 +1,72 @@
+/**
+ * The `strata` entry point runs a bundle of the sources (bin/build-cli.mjs) while it is current. The
+ * bundle must behave like the sources: module-relative files (JSON schemas, the web build) resolve to
+ * the same places, and a command prints the same as when run from the sources.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { repoRoot, strataBin } from "./helpers.ts";
+
+const bundleRoot = path.join(repoRoot, "dist", "cli");
+
+function currentBuild(): { build: string; builtAtMs: number; inputs: string[] } {
+  // `npm test` builds it first; when this file runs alone, build it here (a no-op when current).
+  const built = spawnSync(process.execPath, [path.join(repoRoot, "bin", "build-cli.mjs")], {
+    encoding: "utf8",
+  });
+  expect(built.status, built.stderr).toBe(0);
+  return JSON.parse(readFileSync(path.join(bundleRoot, "current.json"), "utf8"));
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, [strataBin, ...args], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+  });
+}
+
+describe("CLI bundle", () => {
+  it("lists the CLI's sources and leaves no bundle-relative import.meta.url behind", () => {
+    const { build, inputs } = currentBuild();
+    expect(inputs).toContain("src/cli/main.ts");
+    expect(inputs).toContain("src/pipelines/contracts/parse.ts");
+    expect(inputs.every((input) => input.startsWith("src/"))).toBe(true);
+    const buildDir = path.join(bundleRoot, build);
+    const code = readdirSync(buildDir)
+      .filter((name) => name.endsWith(".js"))
+      .map((name) => readFileSync(path.join(buildDir, name), "utf8"))
+      .join("\n");
+    expect(code).not.toContain("import.meta.url");
+    // Every module-relative URL in the bundle points into the sources, at a file that exists.
+    const sourceUrls = [...code.matchAll(/"(file:\/\/[^"]+\/src\/[^"]+\.ts)"/g)].map((m) => m[1] ?? "");
+    expect(sourceUrls.length).toBeGreaterThan(0);
+    for (const url of sourceUrls) expect(existsSync(fileURLToPath(url)), url).toBe(true);
+  });
+
+  it("a command prints the same from the bundle as from the sources (a schema read beside its module)", () => {
+    currentBuild();
+    const fromBundle = run(["contract", "schema", "--json"]);
+    const fromSources = run(["contract", "schema", "--json"], { STRATA_FROM_SOURCE: "1" });
+    expect(fromBundle.status, fromBundle.stderr).toBe(0);
+    expect(fromSources.status, fromSources.stderr).toBe(0);
+    const schema = JSON.parse(fromBundle.stdout) as { $schema?: string; properties?: object };
+    expect(schema.$schema).toContain("2020-12");
+    expect(Object.keys(schema.properties ?? {})).toContain("topics");
+    expect(fromBundle.stdout).toBe(fromSources.stdout);
+  });
+
+  it("a coded error from the bundle names its code and exits non-zero, like the sources", () => {
+    currentBuild();
+    const missing = path.join(repoRoot, "no-such-file.mcap");
+    const fromBundle = run(["info", missing, "--json"]);
+    const fromSources = run(["info", missing, "--json"], { STRATA_FROM_SOURCE: "1" });
+    expect(fromBundle.status).not.toBe(0);
+    expect(fromBundle.status).toBe(fromSources.status);
+    expect(fromBundle.stderr + fromBundle.stdout).toContain("STRATA_E_FILE_NOT_FOUND");
+    expect(fromBundle.stderr).not.toMatch(/\n\s+at /);
+  });
+});
