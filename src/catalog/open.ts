@@ -2,7 +2,6 @@ import { mkdirSync, realpathSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
-import pg from "pg";
 import { StrataError } from "../core/index.ts";
 import { AsyncMutex, KyselyCatalog } from "./catalog.ts";
 import { catalogError } from "./errors.ts";
@@ -19,7 +18,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  * `migrate: false`, applies pending migrations.
  */
 export async function openCatalog(config: CatalogConfig): Promise<Catalog> {
-  const catalog = config.kind === "sqlite" ? openSqlite(config) : openPostgres(config);
+  const catalog = config.kind === "sqlite" ? openSqlite(config) : await openPostgres(config);
   if (config.migrate !== false) {
     try {
       await catalog.migrate();
@@ -56,7 +55,7 @@ function openSqlite(config: Extract<CatalogConfig, { kind: "sqlite" }>): KyselyC
   return new KyselyCatalog(db, { dialect: "sqlite", inTransaction: false, writeLock });
 }
 
-function openPostgres(config: Extract<CatalogConfig, { kind: "postgres" }>): KyselyCatalog {
+async function openPostgres(config: Extract<CatalogConfig, { kind: "postgres" }>): Promise<KyselyCatalog> {
   const { schema } = config;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new StrataError(
@@ -64,6 +63,8 @@ function openPostgres(config: Extract<CatalogConfig, { kind: "postgres" }>): Kys
       `schema must match ${SCHEMA_NAME.source}, got ${JSON.stringify(schema)}`,
     );
   }
+  // pg loads only for a PostgreSQL catalog, not with every command.
+  const { default: pg } = await import("pg");
   const pool = new pg.Pool({
     connectionString: config.url,
     max: config.poolSize ?? 10,

@@ -4,8 +4,8 @@
  * cannot say (rate bounds in order, version ranges that parse). Errors name the path and the rule.
  */
 import { readFileSync } from "node:fs";
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
+import { createRequire } from "node:module";
+import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import { parse as parseYaml } from "yaml";
 import { StrataError } from "../../core/index.ts";
 import { isSemverRange } from "../ontology/semver.ts";
@@ -24,6 +24,10 @@ export function contractJsonSchema(): Record<string, unknown> {
 
 function validate(): ValidateFunction {
   if (!validator) {
+    // ajv loads on first validation, not with every command that imports this module.
+    const require = createRequire(import.meta.url);
+    const { Ajv2020 } = require("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
+    const addFormats = require("ajv-formats") as typeof import("ajv-formats");
     const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
     // Standard formats (date-time, uri, email, …) for contract fields that declare one.
     addFormats.default(ajv);

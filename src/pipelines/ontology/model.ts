@@ -4,7 +4,8 @@
  * change proposals applied to a version give the next version and the migration map for labels.
  */
 import { readFileSync } from "node:fs";
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { createRequire } from "node:module";
+import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import { parse as parseYaml } from "yaml";
 import { StrataError } from "../../core/index.ts";
 import { type Bump, bumpSemver } from "./semver.ts";
@@ -61,6 +62,8 @@ let validators: { ontology: ValidateFunction; changes: ValidateFunction } | unde
 function schemaValidators(): { ontology: ValidateFunction; changes: ValidateFunction } {
   if (!validators) {
     const schema = ontologyJsonSchema();
+    // ajv loads on first validation, not with every command that imports this module.
+    const { Ajv2020 } = createRequire(import.meta.url)("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
     // strictRequired off: the enum-attribute rule names `values` in an if/then.
     const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
     ajv.addSchema(schema);
