@@ -63,3 +63,11 @@ export function printTable(
 
 export const repoRoot = path.resolve(new URL("..", import.meta.url).pathname);
 export const strataBin = path.join(repoRoot, "bin", "strata.js");
+
+/** Builds the CLI bundle if a source changed since the last build, so `strata` runs as installed. */
+export function ensureCliBundle(): void {
+  const built = spawnSync(process.execPath, [path.join(repoRoot, "bin", "build-cli.mjs")], {
+    encoding: "utf8",
+  });
+  if (built.status !== 0) throw new Error(`building the CLI bundle failed: ${built.stderr}`);
+}
