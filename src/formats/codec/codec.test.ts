@@ -143,6 +143,9 @@ describe("ros1Md5", () => {
     ["nav_msgs/Odometry", "cd5e73d190d741a2f92e81eda573aca7"],
     ["tf2_msgs/TFMessage", "94810edda583a504dfda3829e70d7eec"],
     ["std_msgs/String", "992ce8a1687cec8c8bd883ec73ca41d1"],
+    // `byte` fields and constants are hashed as written, not as the uint8 they decode to.
+    ["diagnostic_msgs/DiagnosticArray", "60810da900de1dd6ddd437c3503511da"],
+    ["sensor_msgs/CompressedImage", "8f7a12909da2c9d3332d540a0977563f"],
   ])("%s → %s", (typeName, sum) => {
     expect(ros1Md5(typeName)).toBe(sum);
   });

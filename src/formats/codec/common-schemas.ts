@@ -82,9 +82,50 @@ export function commonSchemaText(typeName: string, profile: RosProfile): string 
   return text;
 }
 
-/** The ROS 1 md5sum of a message definition text (gendeps --md5 rules, via @foxglove/rosmsg). */
+/**
+ * The ROS 1 md5sum of a message definition text (gendeps --md5 rules, via @foxglove/rosmsg).
+ *
+ * gendeps hashes each field and constant with the type as written, but the parser normalises `byte`
+ * and `char` to `int8`/`uint8`, which would give another sum for any type that uses them (e.g.
+ * diagnostic_msgs/DiagnosticStatus: `byte level`). The written type names are put back first.
+ */
 export function ros1Md5FromText(definitionText: string): string {
-  return md5(parse(definitionText));
+  const definitions = parse(definitionText);
+  const writtenTypes = writtenTypesBySection(definitionText);
+  const restored = definitions.map((definition, index) => {
+    const written = writtenTypes.get(index === 0 ? ROOT_SECTION : (definition.name ?? ""));
+    if (written === undefined || written.length !== definition.definitions.length) return definition;
+    return {
+      ...definition,
+      definitions: definition.definitions.map((field, i) => {
+        const type = written[i];
+        const renamed = (type === "byte" || type === "char") && (field.type === "int8" || field.type === "uint8");
+        return renamed ? { ...field, type } : field;
+      }),
+    };
+  });
+  return md5(restored);
+}
+
+const ROOT_SECTION = "";
+
+/** Per `MSG:` section (the root is ""), the type token of each field/constant line, in order. */
+function writtenTypesBySection(definitionText: string): Map<string, string[]> {
+  const sections = new Map<string, string[]>();
+  let types: string[] = [];
+  sections.set(ROOT_SECTION, types);
+  for (const rawLine of definitionText.split("\n")) {
+    const line = rawLine.trim();
+    if (line.startsWith("MSG:")) {
+      types = [];
+      sections.set(line.slice(4).trim(), types);
+      continue;
+    }
+    if (line === "" || line.startsWith("#") || /^=+$/.test(line)) continue;
+    const type = line.split(/\s+/)[0] ?? "";
+    types.push(type.replace(/\[\d*\]$/, ""));
+  }
+  return sections;
 }
 
 const md5Cache = new Map<string, string>();
