@@ -84,6 +84,15 @@ afterAll(async () => {
   home?.cleanup();
 });
 
+/** A route's JSON through the real server with the admin token (what the page should show). */
+async function apiJson<T>(pathAndQuery: string): Promise<T> {
+  const res = await fetch(`${server.url}${pathAndQuery}`, {
+    headers: { authorization: `Bearer ${adminToken}` },
+  });
+  expect(res.status, pathAndQuery).toBe(200);
+  return (await res.json()) as T;
+}
+
 const shot = (name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 
 describe("web UI in chromium", () => {
@@ -219,6 +228,13 @@ describe("web UI in chromium", () => {
     await page.getByRole("link", { name: "Lineage" }).click();
     await page.getByTestId("runs").waitFor();
     expect(await page.getByTestId("runs").textContent()).toContain("ingest");
+    // With no dataset yet, the graph traces the newest capture: the uploaded one, from its raw blob.
+    const newest = (await strata.catalog.listCaptures({ limit: 1 }))[0];
+    await page.locator("svg[data-testid=lineage-graph]").waitFor();
+    expect(await page.getByTestId("lineage-summary").textContent()).toContain(
+      `from capture:${newest?.captureId}`,
+    );
+    expect(await page.locator(`svg [data-id="blob:${newest?.sha256}"]`).count()).toBe(1);
     await shot("04-lineage");
 
     await page.getByRole("link", { name: "Audit" }).click();
@@ -232,6 +248,11 @@ describe("web UI in chromium", () => {
     await page.getByRole("link", { name: "Metrics" }).click();
     await page.getByTestId("latency").waitFor();
     expect(await page.getByTestId("latency").textContent()).toContain("POST /api/captures");
+    // No scene build and no dataset yet: the cockpit figures say so instead of showing numbers.
+    for (const figure of ["time-to-scenario", "time-to-first-dataset"]) {
+      await page.getByTestId(figure).waitFor();
+      expect(await page.getByTestId(figure).textContent()).toContain("No data yet");
+    }
     expect(await page.getByTestId("metrics").textContent()).toMatch(
       /ingests \(created \/ existing \/ failed\)/,
     );
@@ -254,6 +275,32 @@ describe("web UI in chromium", () => {
     if (upload.synthetic) await page.getByTestId("thumbnail").first().waitFor();
     await shot("07-search");
 
+    // The map plots the stored trajectories and the results' scene windows on them.
+    const map = page.locator("svg[data-testid=trajectory-map]");
+    await map.waitFor();
+    const { trajectories } = await apiJson<{ trajectories: { captureId: string }[] }>(
+      "/api/trajectories?maxPoints=400",
+    );
+    expect(trajectories.map((t) => t.captureId)).toContain(captureId);
+    expect(Number(await map.getAttribute("data-trajectories"))).toBe(trajectories.length);
+    const hits = await page.locator("[data-testid=search-results] tbody tr").count();
+    await expect.poll(async () => Number(await map.getAttribute("data-windows"))).toBeGreaterThan(0);
+    expect(Number(await map.getAttribute("data-windows"))).toBeLessThanOrEqual(hits);
+    // Clicking a scene's centre writes a within: predicate; searching with it finds that scene.
+    const sceneMark = map.locator("g[data-scene]").first();
+    const sceneId = (await sceneMark.getAttribute("data-scene")) ?? "";
+    // (force: the map reads the click's position, whatever mark is drawn on top there)
+    await sceneMark.locator("circle").click({ force: true });
+    await page.getByTestId("picked-point").waitFor();
+    const query = await page.inputValue("[data-testid=search-form] input[name=q]");
+    expect(query).toMatch(/within:\(-?[\d.]+, -?[\d.]+, [\d.]+m\)/);
+    await page.click("[data-testid=search-form] button[type=submit]");
+    await expect
+      .poll(() => page.getByTestId("search-summary").textContent())
+      .toMatch(/^[1-9]\d* scenes? in /);
+    await expect.poll(() => page.getByTestId("search-results").textContent()).toContain(sceneId);
+    await shot("07b-search-map");
+
     await page.getByRole("link", { name: "Metrics" }).click();
     await expect.poll(() => page.getByTestId("retrieval-latency").textContent()).toMatch(/over \d+ searches/);
 
@@ -264,11 +311,93 @@ describe("web UI in chromium", () => {
       allowQuarantined: true,
       actor: "test",
     });
+    // Its second version takes the capture's scenes instead of the whole capture.
+    const second = await createDataset(strata, {
+      name: "browser-set",
+      fromQuery: `captureId = ${captureId} include:quarantined`,
+      parentVersionId: created.version.versionId,
+      allowQuarantined: true,
+      actor: "test",
+    });
     await page.getByRole("link", { name: "Datasets", exact: true }).click();
     await page.getByTestId("datasets").waitFor();
     expect(await page.getByTestId("datasets").textContent()).toContain(created.version.versionId);
-    await shot("08-datasets");
-  }, 180_000);
+
+    // The diff of the two versions (the page opens on the newest version against its parent) and splits.
+    const fromId = created.version.versionId;
+    const toId = second.version.versionId;
+    const diff = await apiJson<{
+      added: unknown[];
+      removed: unknown[];
+      changed: unknown[];
+      unchangedCount: number;
+    }>(`/api/datasets/diff?from=${fromId}&to=${toId}`);
+    expect(diff.added.length + diff.changed.length).toBe(second.version.manifest.items.length);
+    await page.getByTestId("dataset-diff").waitFor();
+    expect(await page.inputValue("[data-testid=diff-form] select[name=from]")).toBe(fromId);
+    expect(await page.inputValue("[data-testid=diff-form] select[name=to]")).toBe(toId);
+    expect(await page.getByTestId("diff-summary").textContent()).toBe(
+      `${diff.added.length}added${diff.removed.length}removed${diff.changed.length}changed${diff.unchangedCount}unchanged`,
+    );
+    expect(await page.locator("[data-testid=diff-items] tbody tr").count()).toBe(
+      diff.added.length + diff.removed.length + diff.changed.length,
+    );
+    for (const { version, leakage } of [created, second]) {
+      const card = page.locator(`[data-testid=dataset-splits][data-version="${version.versionId}"]`);
+      await card.waitFor();
+      for (const split of ["train", "val", "test"] as const) {
+        const count = version.manifest.items.filter((i) => i.split === split).length;
+        expect(await card.locator(`tr[data-split=${split}] td`).nth(1).textContent()).toBe(String(count));
+      }
+      expect(await card.getByTestId("leakage").textContent()).toContain(
+        !leakage.ok ? "the splits leak" : leakage.findings.length ? "passed with warnings" : "no leakage",
+      );
+    }
+    await shot("08-datasets-diff-splits");
+
+    // The lineage graph of the scene-based version: raw blob → capture → scenes run → scenes → version.
+    await page.goto(`${server.url}/#/lineage/${toId}`);
+    const graphSvg = page.locator("svg[data-testid=lineage-graph]");
+    await graphSvg.waitFor();
+    await expect
+      .poll(() => page.getByTestId("lineage-summary").textContent())
+      .toContain(`dataset_version:${toId}`);
+    const graph = await apiJson<{ nodes: { id: string; kind: string }[]; edges: unknown[] }>(
+      `/api/lineage/graph?of=${toId}`,
+    );
+    expect(Number(await graphSvg.getAttribute("data-nodes"))).toBe(graph.nodes.length);
+    expect(Number(await graphSvg.getAttribute("data-edges"))).toBe(graph.edges.length);
+    for (const kind of ["blob", "capture", "run", "scene", "dataset_version"]) {
+      expect(await graphSvg.locator(`g[data-kind=${kind}]`).count(), kind).toBe(
+        graph.nodes.filter((n) => n.kind === kind).length,
+      );
+      expect(
+        graph.nodes.some((n) => n.kind === kind),
+        kind,
+      ).toBe(true);
+    }
+    await graphSvg.locator("g[data-kind=scene]").first().click();
+    await page.getByTestId("lineage-node").waitFor();
+    expect(await page.getByTestId("lineage-node").textContent()).toContain(captureId);
+    await shot("09-lineage-graph");
+
+    // The cockpit now measures the uploaded capture: scenes built, then datasets frozen.
+    await page.getByRole("link", { name: "Metrics" }).click();
+    const cockpit = await apiJson<{
+      timeToScenario: { count: number; recent: { captureId: string }[] };
+      timeToFirstDataset: { count: number; recent: { captureId: string }[] };
+    }>("/api/metrics/cockpit");
+    for (const [testId, figure] of [
+      ["time-to-scenario", cockpit.timeToScenario],
+      ["time-to-first-dataset", cockpit.timeToFirstDataset],
+    ] as const) {
+      expect(figure.recent.map((r) => r.captureId)).toContain(captureId);
+      await expect.poll(() => page.getByTestId(testId).textContent()).toContain("median");
+      expect(await page.getByTestId(testId).textContent()).toContain(captureId);
+      expect(await page.getByTestId(testId).textContent()).toContain(`over ${figure.count} capture`);
+    }
+    await shot("10-cockpit");
+  }, 240_000);
 
   it("keeps web/ to type-only imports from src", () => {
     const files = spawnSync(

@@ -18,6 +18,9 @@ interface VersionChoice {
 
 const SPLIT_COLOURS: Record<string, string> = { train: "#1c7ed6", val: "#f59f00", test: "#0ca678" };
 const nsSecs = (ns: string): number => Number(BigInt(ns)) / 1e9;
+/** Durations of coverage, down to milliseconds (window ends often differ by a few). */
+const span = (secs: number): string =>
+  secs < 1 ? `${Number((secs * 1000).toPrecision(3))} ms` : formatDuration(secs);
 const shortId = (versionId: string): string => `${versionId.slice(0, 14)}…`;
 
 /** A diff worth showing first: the newest version of a dataset with history against its parent. */
@@ -232,12 +235,8 @@ function Coverage({ diff }: { diff: DatasetDiff }) {
           {diff.byCapture.map((c) => (
             <tr key={c.captureId}>
               <td className="mono">{c.captureId}</td>
-              <td className="num ok">
-                {nsSecs(c.addedNs) > 0 ? `+${formatDuration(nsSecs(c.addedNs))}` : "—"}
-              </td>
-              <td className="num bad">
-                {nsSecs(c.removedNs) > 0 ? `−${formatDuration(nsSecs(c.removedNs))}` : "—"}
-              </td>
+              <td className="num ok">{nsSecs(c.addedNs) > 0 ? `+${span(nsSecs(c.addedNs))}` : "—"}</td>
+              <td className="num bad">{nsSecs(c.removedNs) > 0 ? `−${span(nsSecs(c.removedNs))}` : "—"}</td>
             </tr>
           ))}
         </tbody>

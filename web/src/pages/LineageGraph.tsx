@@ -163,8 +163,8 @@ export function LineageGraphView({
           data-testid="lineage-graph"
           data-nodes={graph.nodes.length}
           data-edges={graph.edges.length}
-          width={width}
-          height={height}
+          // Shrinks to the page's width (down to 60 %), then scrolls.
+          style={{ width: "100%", maxWidth: width, minWidth: width * 0.6, height: "auto", display: "block" }}
           viewBox={`0 0 ${width} ${height}`}
           role="img"
           aria-label={`lineage graph with ${graph.nodes.length} nodes`}
