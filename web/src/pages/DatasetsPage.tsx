@@ -16,6 +16,8 @@ interface VersionChoice {
   parentVersionId: string | null;
 }
 
+/** Rows shown per kind of change (added, removed, changed). */
+const ROWS = 200;
 const SPLIT_COLOURS: Record<string, string> = { train: "#1c7ed6", val: "#f59f00", test: "#0ca678" };
 const nsSecs = (ns: string): number => Number(BigInt(ns)) / 1e9;
 /** Durations of coverage, down to milliseconds (window ends often differ by a few). */
@@ -169,13 +171,13 @@ function Diff({ from, to }: { from: string; to: string }) {
             </tr>
           </thead>
           <tbody>
-            {d.added.map((item) => (
+            {d.added.slice(0, ROWS).map((item) => (
               <ItemRow key={`a${item.index}`} change="added" item={item} />
             ))}
-            {d.removed.map((item) => (
+            {d.removed.slice(0, ROWS).map((item) => (
               <ItemRow key={`r${item.index}`} change="removed" item={item} />
             ))}
-            {d.changed.map((c) => (
+            {d.changed.slice(0, ROWS).map((c) => (
               <ItemRow
                 key={`c${c.before.index}`}
                 change={`changed: ${c.fields.join(", ")}`}
@@ -185,6 +187,11 @@ function Diff({ from, to }: { from: string; to: string }) {
             ))}
           </tbody>
         </table>
+      )}
+      {Math.max(d.added.length, d.removed.length, d.changed.length) > ROWS && (
+        <p className="muted small">
+          Showing the first {ROWS} items of each kind of change; the API returns all of them.
+        </p>
       )}
       {d.byCapture.length > 0 && <Coverage diff={d} />}
     </div>

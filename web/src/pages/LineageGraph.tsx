@@ -8,7 +8,7 @@ import type { LineageGraph } from "../api.ts";
 
 type GraphNode = LineageGraph["nodes"][number];
 
-export const KIND_COLOURS: Record<string, string> = {
+const KIND_COLOURS: Record<string, string> = {
   blob: "#868e96",
   file: "#adb5bd",
   capture: "#1c7ed6",
@@ -28,7 +28,7 @@ const COLUMN_GAP = 72;
 const ROW_GAP = 10;
 const MARGIN = 16;
 
-export interface PlacedNode {
+interface PlacedNode {
   node: GraphNode;
   layer: number;
   x: number;
@@ -36,7 +36,7 @@ export interface PlacedNode {
 }
 
 /** Longest-path layering from the sources; nodes on a cycle (none expected) keep the layer reached so far. */
-export function layout(graph: LineageGraph): {
+function layout(graph: LineageGraph): {
   placed: Map<string, PlacedNode>;
   width: number;
   height: number;
