@@ -6,9 +6,9 @@ import { parseRos2idl } from "@foxglove/ros2idl-parser";
 import { parse as parseRosDefinition } from "@foxglove/rosmsg";
 import { MessageReader as Ros1MessageReader } from "@foxglove/rosmsg-serialization";
 import { MessageReader as CdrMessageReader } from "@foxglove/rosmsg2-serialization";
-import { protobufFromBinaryDescriptor } from "@mcap/support";
 import { type ErrorContext, StrataError } from "../../core/index.ts";
 import type { ChannelInfo, SchemaInfo } from "../types.ts";
+import { mcapSupport } from "../mcap-support.ts";
 import { findCommonSchemaText, type RosProfile } from "./common-schemas.ts";
 
 export type Decoder = (data: Uint8Array) => unknown;
@@ -135,7 +135,7 @@ function decodeJson(data: Uint8Array): unknown {
 }
 
 function protobufDecoder(typeName: string, descriptorSet: Uint8Array): Decoder {
-  const root = protobufFromBinaryDescriptor(descriptorSet);
+  const root = mcapSupport().protobufFromBinaryDescriptor(descriptorSet);
   const type = root.lookupType(typeName);
   return (data) => longsToBigint(type.toObject(type.decode(data), { defaults: true }));
 }
