@@ -4,6 +4,7 @@
  * contracts are checked against, so QA and contracts share one read.
  */
 import { type LogReader, type LogSummary, normalizeTypeName } from "../../formats/index.ts";
+import { readBlockSpans } from "./blocks.ts";
 import { planSampling } from "./plan.ts";
 import { DuplicateProbe, StampProbe, type TopicStampSummary } from "./probe-stamps.ts";
 import { type CameraInfoSummary, GpsProbe, ImageProbe, ImuProbe, PointCloudProbe } from "./probe-sensors.ts";
@@ -80,7 +81,13 @@ export async function runQa(
     if (tl.firstNs !== null && (startNs === null || tl.firstNs < startNs)) startNs = tl.firstNs;
     if (tl.lastNs !== null && (endNs === null || tl.lastNs > endNs)) endNs = tl.lastNs;
   }
-  const plan = planSampling({ sizeBytes: input.sizeBytes, startNs, endNs }, timelines, policy.sampling);
+  const capture = { sizeBytes: input.sizeBytes, startNs, endNs };
+  let plan = planSampling(capture, timelines, policy.sampling);
+  if (plan.mode === "sampled") {
+    // Only a sampled read needs the chunk layout (one more read of the message indexes).
+    const blocks = await readBlockSpans(reader);
+    if (blocks) plan = planSampling(capture, timelines, policy.sampling, blocks);
+  }
 
   const typeOfTopic = new Map<string, { type: string; schemaName: string }>();
   for (const topic of summary.topics)
@@ -121,11 +128,19 @@ export async function runQa(
     }
   };
   if (plan.mode === "full") await pass({});
-  else {
-    if (plan.fullTopics.length > 0) await pass({ topics: plan.fullTopics });
-    if (plan.sampledTopics.length > 0)
-      for (const w of plan.windows)
-        await pass({ topics: plan.sampledTopics, startNs: w.startNs, endNs: w.endNs });
+  else if (startNs !== null && endNs !== null) {
+    // One walk in log-time order: the windows read every topic, the stretches between them only the
+    // small topics, so no chunk is decompressed twice (plan windows are sorted and disjoint).
+    const everyTopic = [...plan.fullTopics, ...plan.sampledTopics];
+    let gapStartNs = startNs;
+    for (const w of plan.windows) {
+      if (plan.fullTopics.length > 0 && gapStartNs < w.startNs)
+        await pass({ topics: plan.fullTopics, startNs: gapStartNs, endNs: w.startNs - 1n });
+      await pass({ topics: everyTopic, startNs: w.startNs, endNs: w.endNs });
+      gapStartNs = w.endNs + 1n;
+    }
+    if (plan.fullTopics.length > 0 && gapStartNs <= endNs)
+      await pass({ topics: plan.fullTopics, startNs: gapStartNs, endNs });
   }
 
   // ---- findings

@@ -65,8 +65,9 @@ export async function readTimelines(
     const out = new Map<string, TopicTimeline>();
     for (const channel of summary.channels) {
       if (out.has(channel.topic)) continue;
+      // Shared, not copied: buildTimeline leaves sorted input as it is (ingest's are sorted).
       const times = logTimesByTopic.get(channel.topic) ?? new BigInt64Array(0);
-      out.set(channel.topic, buildTimeline(channel.topic, times.slice(), thresholds));
+      out.set(channel.topic, buildTimeline(channel.topic, times, thresholds));
     }
     return out;
   }
@@ -88,13 +89,13 @@ export async function readTimelines(
   return out;
 }
 
-/** A timeline from log times in any order (sorted here). */
+/** A timeline from log times in any order (sorted in place unless already sorted, which is never written to). */
 export function buildTimeline(
   topic: string,
   logTimesNs: BigInt64Array,
   thresholds: QaThresholds,
 ): TopicTimeline {
-  const times = logTimesNs.sort();
+  const times = isSorted(logTimesNs) ? logTimesNs : logTimesNs.sort();
   const count = times.length;
   const firstNs = count > 0 ? (times[0] as bigint) : null;
   const lastNs = count > 0 ? (times[count - 1] as bigint) : null;
@@ -108,11 +109,12 @@ export function buildTimeline(
   let medianPeriodNs: number | null = null;
   let periodic = false;
   if (intervals.length > 0) {
-    const sorted = intervals.slice().sort();
-    medianPeriodNs = median(sorted);
-    if (count >= MIN_MESSAGES_FOR_PERIOD && medianPeriodNs > 0) {
-      const deviations = sorted.map((v) => Math.abs(v - (medianPeriodNs as number))).sort();
-      periodic = median(deviations) <= thresholds.periodicMaxJitter * medianPeriodNs;
+    const period = median(intervals);
+    medianPeriodNs = period;
+    if (count >= MIN_MESSAGES_FOR_PERIOD && period > 0) {
+      // intervals is scratch now: reuse it for the absolute deviations.
+      for (let i = 0; i < intervals.length; i++) intervals[i] = Math.abs((intervals[i] as number) - period);
+      periodic = median(intervals) <= thresholds.periodicMaxJitter * period;
     }
   }
   const spanNs = firstNs !== null && lastNs !== null ? Number(lastNs - firstNs) : 0;
@@ -129,11 +131,48 @@ export function buildTimeline(
   };
 }
 
-function median(sorted: Float64Array): number {
-  const n = sorted.length;
+function isSorted(values: BigInt64Array): boolean {
+  for (let i = 1; i < values.length; i++) if ((values[i] as bigint) < (values[i - 1] as bigint)) return false;
+  return true;
+}
+
+/** Median of `values` (reordered in place: selection, not a full sort). */
+function median(values: Float64Array): number {
+  const n = values.length;
   if (n === 0) return 0;
   const mid = n >> 1;
-  return n % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const upper = select(values, mid);
+  if (n % 2 === 1) return upper;
+  // After selecting `mid`, everything before it is ≤ it: the lower middle is their maximum.
+  let lower = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < mid; i++) if ((values[i] as number) > lower) lower = values[i] as number;
+  return (lower + upper) / 2;
+}
+
+/** The k-th smallest of `values` (Hoare's quickselect with a middle pivot; reorders `values`). */
+function select(values: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = values.length - 1;
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >> 1] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((values[i] as number) < pivot) i++;
+      while ((values[j] as number) > pivot) j--;
+      if (i <= j) {
+        const t = values[i] as number;
+        values[i] = values[j] as number;
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return values[k] as number;
 }
 
 /**
