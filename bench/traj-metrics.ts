@@ -5,17 +5,29 @@
  * (whole-array operations, the strongest straightforward version); a second line compares with numpy
  * written in evo's own per-pose structure (lists of 4×4 matrices), which is how evo computes.
  *
- * Both read the same two TUM files from a temp dir. Times are best of N, measured inside each process:
- * "compute" = association + alignment + APE + RPE + statistics on freshly parsed trajectories (nothing
- * cached from an earlier round); "parse" = reading both TUM files. The headline ratio is compute;
- * parse and parse+compute are printed too.
+ * Both read the same two TUM files from a temp dir. "compute" = association + alignment + APE + RPE +
+ * statistics on freshly parsed trajectories (nothing cached from an earlier round); "parse" = reading both
+ * TUM files. The headline ratio is compute; parse and parse+compute are printed too.
  *
- * usage: node --import tsx bench/traj-metrics.ts [--poses 100000] [--repeat 5]
+ * Methodology (the machine is shared, so load changes from second to second):
+ * - Rounds are interleaved: the numpy peer runs as one long-lived process (`--serve`) that does one round
+ *   per request, and the driver alternates a Strata round and a numpy round (swapping who goes first each
+ *   round), so both sides are measured under the same load. Times are measured inside each process.
+ * - Each side's first round is a warm-up and is not counted, for both sides alike: for Strata it includes
+ *   the JIT compiling the code, for numpy first-call costs (lazy imports such as `numpy.linalg`, first
+ *   allocations). Neither side counts process start-up or module import (Node + tsx, Python + numpy).
+ * - The headline is best-of-N per side (the least disturbed round); the median of the N rounds is printed too.
+ * - Between Strata's parse and compute the parser's garbage is collected (untimed), so a major GC of parse
+ *   leftovers is not billed to compute; numpy frees its temporaries by reference counting as it goes.
+ *   Garbage that compute itself makes is collected on compute's clock.
+ *
+ * usage: node --import tsx bench/traj-metrics.ts [--poses 100000] [--repeat 10]
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createInterface } from "node:readline";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { quatFromRpy, quatMultiply, quatRotate } from "../src/core/index.ts";
@@ -27,7 +39,7 @@ const argValue = (name: string, fallback: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const poses = argValue("--poses", 100_000);
-const repeat = argValue("--repeat", 5);
+const repeat = argValue("--repeat", 10);
 
 /** Deterministic normal-ish noise (sum of uniforms from mulberry32). */
 function noise(seed: number): () => number {
@@ -87,10 +99,29 @@ function computeStrata(ref: PoseTrajectory, est: PoseTrajectory): { ape: MetricR
   };
 }
 
-// Collect the parser's garbage between parse and compute (untimed), so a major GC of parse leftovers is not
-// billed to compute; numpy frees its temporaries by reference counting as it goes.
+// See the header: parse leftovers are collected between parse and compute, untimed.
 setFlagsFromString("--expose-gc");
 const collectGarbage = runInNewContext("gc") as () => void;
+
+interface PeerResult {
+  parseSecs: number;
+  computeSecs: number;
+  numpy: string;
+  ape: Record<string, number>;
+  rpe: Record<string, number>;
+}
+
+interface Round {
+  parseSecs: number;
+  computeSecs: number;
+}
+
+const best = (rounds: Round[], key: keyof Round): number => Math.min(...rounds.map((r) => r[key]));
+const median = (rounds: Round[], key: keyof Round): number => {
+  const v = rounds.map((r) => r[key]).sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
+};
 
 const dir = mkdtempSync(path.join(tmpdir(), "strata-bench-traj-"));
 try {
@@ -100,11 +131,25 @@ try {
   writeFileSync(refPath, writeTum(ref));
   writeFileSync(estPath, writeTum(est));
 
-  let parseBest = Number.POSITIVE_INFINITY;
-  let computeBest = Number.POSITIVE_INFINITY;
+  const python = ["/usr/bin/python3", "python3"].find(
+    (p) => spawnSync(p, ["-c", "import numpy"], { stdio: "ignore" }).status === 0,
+  );
+  if (!python) throw new Error("numpy not found: apt-get install -y python3-numpy");
+  const peerScript = new URL("./traj_metrics_numpy.py", import.meta.url).pathname;
+
+  // the vectorized peer, one round per request line
+  const peer = spawn(python, [peerScript, refPath, estPath, "--style", "vectorized", "--serve"], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const peerLines = createInterface({ input: peer.stdout })[Symbol.asyncIterator]();
+  const peerRound = async (): Promise<PeerResult> => {
+    peer.stdin.write("round\n");
+    const line = await peerLines.next();
+    if (line.done) throw new Error("numpy peer (vectorized) exited early");
+    return JSON.parse(line.value) as PeerResult;
+  };
   let ours: ReturnType<typeof computeStrata> | undefined;
-  for (let k = 0; k < repeat + 1; k++) {
-    // the first round warms up the JIT and is not counted
+  const strataRound = (): Round => {
     const a = performance.now();
     const r = parseTum(readFileSync(refPath, "utf8"));
     const e = parseTum(readFileSync(estPath, "utf8"));
@@ -113,60 +158,60 @@ try {
     const c = performance.now();
     ours = computeStrata(r, e);
     const d = performance.now();
+    return { parseSecs: (b - a) / 1000, computeSecs: (d - c) / 1000 };
+  };
+
+  const strataRounds: Round[] = [];
+  const peerRounds: PeerResult[] = [];
+  for (let k = 0; k < repeat + 1; k++) {
+    // round 0 warms both sides up and is not counted; the order alternates so neither side always goes first
+    const strataFirst = k % 2 === 0;
+    const s1 = strataFirst ? strataRound() : undefined;
+    const p = await peerRound();
+    const s2 = strataFirst ? (s1 as Round) : strataRound();
     if (k > 0) {
-      parseBest = Math.min(parseBest, (b - a) / 1000);
-      computeBest = Math.min(computeBest, (d - c) / 1000);
+      strataRounds.push(s2);
+      peerRounds.push(p);
     }
   }
-  const python = ["/usr/bin/python3", "python3"].find(
-    (p) => spawnSync(p, ["-c", "import numpy"], { stdio: "ignore" }).status === 0,
-  );
-  if (!python) throw new Error("numpy not found: apt-get install -y python3-numpy");
-  interface PeerResult {
-    parseSecs: number;
-    computeSecs: number;
-    numpy: string;
-    ape: Record<string, number>;
-    rpe: Record<string, number>;
-  }
-  const runPeer = (style: "vectorized" | "loops", rounds: number): PeerResult => {
-    const run = spawnSync(
-      python,
-      [
-        new URL("./traj_metrics_numpy.py", import.meta.url).pathname,
-        refPath,
-        estPath,
-        "--repeat",
-        String(rounds),
-        "--style",
-        style,
-      ],
-      { encoding: "utf8", maxBuffer: 64 << 20 },
-    );
-    if (run.status !== 0) throw new Error(`numpy peer (${style}) failed: ${run.stderr}`);
-    return JSON.parse(run.stdout) as PeerResult;
-  };
-  const peer = runPeer("vectorized", repeat);
+  peer.stdin.end();
+
   // evo's own per-pose structure is slow (seconds at 100k poses): one round is enough to compare
-  const loops = runPeer("loops", 1);
+  const loopsRun = spawnSync(python, [peerScript, refPath, estPath, "--repeat", "1", "--style", "loops"], {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
+  if (loopsRun.status !== 0) throw new Error(`numpy peer (loops) failed: ${loopsRun.stderr}`);
+  const loops = JSON.parse(loopsRun.stdout) as PeerResult;
 
   const result = ours as ReturnType<typeof computeStrata>;
+  const peerLast = peerRounds[peerRounds.length - 1] as PeerResult;
   const keys = ["pairs", "rmse", "mean", "median", "std", "min", "max"] as const;
   let maxDiff = 0;
-  for (const metric of ["ape", "rpe"] as const) {
-    for (const key of keys)
-      maxDiff = Math.max(maxDiff, Math.abs(result[metric][key] - (peer[metric][key] as number)));
+  for (const peerResult of [peerLast, loops]) {
+    for (const metric of ["ape", "rpe"] as const) {
+      for (const key of keys)
+        maxDiff = Math.max(maxDiff, Math.abs(result[metric][key] - (peerResult[metric][key] as number)));
+    }
   }
   const equal = maxDiff <= 1e-6;
   const f = (s: number): string => `${(s * 1000).toFixed(1)} ms`;
+  const ratio = (peerSecs: number, ourSecs: number): string => `${(peerSecs / ourSecs).toFixed(1)}×`;
+  const computeStrataSecs = best(strataRounds, "computeSecs");
+  const computePeerSecs = best(peerRounds, "computeSecs");
+  const parseStrataSecs = best(strataRounds, "parseSecs");
+  const parsePeerSecs = best(peerRounds, "parseSecs");
+  const target = 5;
+  const met = computePeerSecs / computeStrataSecs >= target;
   process.stdout.write(
     [
-      `trajectory metrics, ${poses} poses each (${result.ape.pairs} associated pairs), best of ${repeat}; numpy ${peer.numpy}`,
+      `trajectory metrics, ${poses} poses each (${result.ape.pairs} associated pairs), best of ${repeat} interleaved rounds; numpy ${peerLast.numpy}`,
       `  APE trans (SE(3) aligned) RMSE ${result.ape.rmse.toFixed(6)} m   RPE trans (δ=1 frame) RMSE ${result.rpe.rmse.toFixed(6)} m`,
-      `  compute (associate + align + APE + RPE):  strata ${f(computeBest)}   numpy ${f(peer.computeSecs)}   ratio ${(peer.computeSecs / computeBest).toFixed(1)}×`,
-      `  parse both TUM files:                     strata ${f(parseBest)}   numpy ${f(peer.parseSecs)}   ratio ${(peer.parseSecs / parseBest).toFixed(1)}×`,
-      `  parse + compute:                          strata ${f(parseBest + computeBest)}   numpy ${f(peer.parseSecs + peer.computeSecs)}   ratio ${((peer.parseSecs + peer.computeSecs) / (parseBest + computeBest)).toFixed(1)}×`,
-      `  compute, numpy with evo's per-pose loops: strata ${f(computeBest)}   numpy ${f(loops.computeSecs)}   ratio ${(loops.computeSecs / computeBest).toFixed(0)}×`,
+      `  compute (associate + align + APE + RPE):  strata ${f(computeStrataSecs)}   numpy ${f(computePeerSecs)}   ratio ${ratio(computePeerSecs, computeStrataSecs)}   target ≥ ${target}×: ${met ? "MET" : "MISSED"}`,
+      `  compute, median of the rounds:            strata ${f(median(strataRounds, "computeSecs"))}   numpy ${f(median(peerRounds, "computeSecs"))}   ratio ${ratio(median(peerRounds, "computeSecs"), median(strataRounds, "computeSecs"))}`,
+      `  parse both TUM files:                     strata ${f(parseStrataSecs)}   numpy ${f(parsePeerSecs)}   ratio ${ratio(parsePeerSecs, parseStrataSecs)}`,
+      `  parse + compute:                          strata ${f(parseStrataSecs + computeStrataSecs)}   numpy ${f(parsePeerSecs + computePeerSecs)}   ratio ${ratio(parsePeerSecs + computePeerSecs, parseStrataSecs + computeStrataSecs)}`,
+      `  compute, numpy with evo's per-pose loops: strata ${f(computeStrataSecs)}   numpy ${f(loops.computeSecs)}   ratio ${(loops.computeSecs / computeStrataSecs).toFixed(0)}× (one round)`,
       `  values equal to 1e-6 (pairs, rmse, mean, median, std, min, max of APE and RPE, both peers): ${equal ? "yes" : "NO"} (max |Δ| = ${maxDiff.toExponential(2)})`,
       "",
     ].join("\n"),

@@ -20,7 +20,15 @@ import {
   rpe,
   umeyamaAlignment,
 } from "./metrics.ts";
-import { type PoseTrajectory, parseEurocCsv, parseKitti, parseTum, poseCount } from "./trajectory.ts";
+import {
+  type PoseTrajectory,
+  parseEurocCsv,
+  parseKitti,
+  parseTum,
+  poseCount,
+  rotationMatricesOf,
+  selectPoses,
+} from "./trajectory.ts";
 
 const fixtures = new URL("../../../../shared/fixtures/trajectories/", import.meta.url);
 const read = (name: string): string => readFileSync(new URL(name, fixtures), "utf8");
@@ -108,6 +116,47 @@ describe("association (evo nearest-time conventions)", () => {
     expect(Array.from(a.refIndices)).toEqual([1, 2]);
   });
 
+  it("passes the inputs through when every pose pairs with the same index, and copies otherwise", () => {
+    const ref = traj([0, 1, 2, 3]);
+    const same = associate(ref, traj([0.001, 1.002, 1.999, 3]));
+    expect(same.ref).toBe(ref);
+    expect(Array.from(same.estIndices)).toEqual([0, 1, 2, 3]);
+    // one pose unmatched: a selection (a new trajectory) of the other three
+    const gap = associate(ref, traj([0.001, 1.002, 2.5, 3]));
+    expect(gap.ref).not.toBe(ref);
+    expect(Array.from(gap.ref.timestampsSecs)).toEqual([0, 1, 3]);
+  });
+
+  it("selects poses in long runs and short runs alike (block copies of consecutive indices)", () => {
+    const n = 100;
+    const stamps = Array.from({ length: n }, (_, i) => i);
+    const t = traj(
+      stamps,
+      stamps.map((i) => [i, 2 * i, 3 * i]),
+      stamps.map((i) => [i, -i, 0.5 * i, 1]),
+    );
+    const withMatrices: PoseTrajectory = {
+      ...t,
+      rotations: Float64Array.from({ length: 9 * n }, (_, k) => k),
+    };
+    // a run of 40, single indices, a repeated index, a run of 20 and a run of 16 at the end
+    const indices = [
+      ...Array.from({ length: 40 }, (_, k) => 10 + k),
+      3,
+      3,
+      70,
+      ...Array.from({ length: 20 }, (_, k) => 55 + k),
+      ...Array.from({ length: 16 }, (_, k) => 84 + k),
+    ];
+    const got = selectPoses(withMatrices, Int32Array.from(indices));
+    expect(Array.from(got.timestampsSecs)).toEqual(indices);
+    expect(Array.from(got.positions)).toEqual(indices.flatMap((i) => [i, 2 * i, 3 * i]));
+    expect(Array.from(got.orientations)).toEqual(indices.flatMap((i) => [i, -i, 0.5 * i, 1]));
+    expect(Array.from(got.rotations ?? [])).toEqual(
+      indices.flatMap((i) => Array.from({ length: 9 }, (_, c) => 9 * i + c)),
+    );
+  });
+
   it("pairs index-timed (KITTI) trajectories by index and refuses mixed time bases", () => {
     const k = parseKitti(read("KITTI_00_gt.txt"));
     expect(associate(k, parseKitti(read("KITTI_00_ORB.txt"))).maxPairs).toBe(4541);
@@ -190,6 +239,53 @@ describe("statistics", () => {
       const m = n >> 1;
       const expected = n % 2 ? sorted[m] : ((sorted[m - 1] as number) + (sorted[m] as number)) / 2;
       expect(errorStatistics(values).median).toBe(expected);
+    }
+  });
+});
+
+describe("statistics on large arrays (radix pre-selection of the median)", () => {
+  /** numpy's median: the middle of the sorted values (mean of the two middle ones for an even count). */
+  const sortedMedian = (values: Float64Array): number => {
+    const sorted = Float64Array.from(values).sort();
+    const m = sorted.length >> 1;
+    return sorted.length % 2
+      ? (sorted[m] as number)
+      : ((sorted[m - 1] as number) + (sorted[m] as number)) / 2;
+  };
+  let seed = 11;
+  const next = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const cases: Record<string, (i: number) => number> = {
+    "spread errors": () => 0.01 * -Math.log(1 - next()),
+    "few distinct values": () => Math.round(next() * 8) / 4,
+    "all equal": () => 0.125,
+    "negative and positive, with ±0": (i) =>
+      i % 97 === 0 ? (i % 2 ? -0 : 0) : (next() - 0.5) * 10 ** (next() * 6 - 3),
+    "one huge outlier side": (i) => (i % 2 ? 1e-300 * next() : 1e300 * next()),
+    "tiny spread in one bin": () => 1 + next() * 1e-12,
+  };
+  for (const [name, value] of Object.entries(cases)) {
+    it(`${name}: median equal to the sorted one`, () => {
+      for (const n of [4095, 4096, 4097, 10_000, 10_001]) {
+        const values = Float64Array.from({ length: n }, (_, i) => value(i));
+        const before = Float64Array.from(values);
+        const s = errorStatistics(values);
+        expect(s.median).toBe(sortedMedian(values));
+        expect(Array.from(values)).toEqual(Array.from(before)); // the input is not reordered
+        expect(s.min).toBe(Math.min(...values));
+        expect(s.max).toBe(Math.max(...values));
+      }
+    });
+  }
+
+  it("a NaN error gives NaN median, min, max and std, as numpy", () => {
+    for (const n of [5, 5000]) {
+      const values = Float64Array.from({ length: n }, (_, i) => i);
+      values[3] = Number.NaN;
+      const s = errorStatistics(values);
+      for (const key of ["median", "min", "max", "std", "mean", "rmse"] as const) expect(s[key]).toBeNaN();
     }
   });
 });
@@ -306,6 +402,53 @@ describe("relations, alignment modes and pair selection on constructed data", ()
     expect(aligned.positions[0]).toBeCloseTo(0, 12);
     expect(ape(ref, shifted, { align: "origin" }).max).toBeLessThan(1e-12);
     expect(ape(ref, shifted, { align: "none" }).min).toBeCloseTo(Math.hypot(5, 1), 12);
+  });
+
+  it("RPE trans from quaternions equals the matrix formulation (stored matrices take evo's literal order)", () => {
+    // an estimate with noise, a rigid offset and non-unit (and one zero) quaternions
+    const m = 60;
+    const st = Array.from({ length: m }, (_, i) => i);
+    const refPos = st.map((i) => [Math.cos(i / 9) * 5, Math.sin(i / 7) * 3, 0.05 * i]);
+    const refRot = st.map((i) => {
+      const q = quatFromRpy(0.2 * Math.sin(i), 0.1 * Math.cos(i / 3), i / 10);
+      return [q.x, q.y, q.z, q.w];
+    });
+    const estPos = refPos.map(([x, y, z], i) => [
+      (y as number) + 4 + 0.03 * Math.sin(5 * i),
+      -(x as number) - 1,
+      (z as number) + 0.02 * Math.cos(3 * i),
+    ]);
+    const estRot = refRot.map(([x, y, z, w], i) => {
+      const q = quatMultiply(quatFromRpy(0, 0, -Math.PI / 2), quatFromRpy(0.01 * Math.sin(i), 0, 0.02 * i));
+      const r = quatMultiply(q, { x: x as number, y: y as number, z: z as number, w: w as number });
+      const scale = i === 7 ? 0 : 1 + 0.5 * Math.sin(i); // evo normalizes; a zero quaternion is the identity
+      return [r.x * scale, r.y * scale, r.z * scale, r.w * scale];
+    });
+    const refQ = traj(st, refPos, refRot);
+    const estQ = traj(st, estPos, estRot);
+    const asMatrices = (t: PoseTrajectory): PoseTrajectory => ({ ...t, rotations: rotationMatricesOf(t) });
+    const refM = asMatrices(refQ);
+    const estM = asMatrices(estQ);
+    const optionSets = [
+      {},
+      { align: "se3" as const },
+      { align: "sim3" as const, delta: 3 },
+      { align: "scale" as const, delta: 2, allPairs: true },
+      { align: "origin" as const, delta: 1.5, deltaUnit: "meters" as const },
+      { align: "se3" as const, delta: 2, deltaUnit: "meters" as const, pairsFrom: "reference" as const },
+    ];
+    for (const opts of optionSets) {
+      const fromQuats = rpe(refQ, estQ, { relation: "trans", ...opts });
+      const fromMatrices = rpe(refM, estM, { relation: "trans", ...opts });
+      expect(Array.from(fromQuats.pairIds)).toEqual(Array.from(fromMatrices.pairIds));
+      expect(fromQuats.errors.length).toBeGreaterThan(3);
+      for (let k = 0; k < fromQuats.errors.length; k++) {
+        expect(Math.abs((fromQuats.errors[k] as number) - (fromMatrices.errors[k] as number))).toBeLessThan(
+          1e-12,
+        );
+      }
+      expect(fromQuats.rmse).toBeGreaterThan(1e-3); // the noise shows: the comparison is not of zeros
+    }
   });
 
   it("selects RPE pairs like evo: consecutive, all pairs, and by path length", () => {

@@ -79,6 +79,12 @@ function nearestAround(values: Float64Array, a: number, m: number, target: numbe
   return best;
 }
 
+/** `indices[k] === k` for every k. */
+function isIdentity(indices: Int32Array): boolean {
+  for (let k = 0; k < indices.length; k++) if (indices[k] !== k) return false;
+  return true;
+}
+
 function isNonDecreasing(values: Float64Array): boolean {
   for (let i = 1; i < values.length; i++) if ((values[i] as number) < (values[i - 1] as number)) return false;
   return true;
@@ -86,7 +92,8 @@ function isNonDecreasing(values: Float64Array): boolean {
 
 /**
  * evo's `matching_time_indices`: for each short stamp, the nearest long stamp (after adding `offsetLong`),
- * kept when within `maxDiff`. Binary search on sorted stamps; a linear scan otherwise (same result).
+ * kept when within `maxDiff`. A merge when both are sorted, binary search when only the long stamps are,
+ * a linear scan otherwise (same result).
  */
 export function matchingTimeIndices(
   stampsShort: Float64Array,
@@ -94,43 +101,88 @@ export function matchingTimeIndices(
   maxDiff: number,
   offsetLong: number,
 ): { shortIndices: Int32Array; longIndices: Int32Array } {
-  const shortIdx = new Int32Array(stampsShort.length);
-  const longIdx = new Int32Array(stampsShort.length);
-  let count = 0;
-  const m = stampsLong.length;
-  if (m === 0) return { shortIndices: shortIdx.subarray(0, 0), longIndices: longIdx.subarray(0, 0) };
+  const shortIndices = new Int32Array(stampsShort.length);
+  const longIndices = new Int32Array(stampsShort.length);
+  if (stampsLong.length === 0) {
+    return { shortIndices: shortIndices.subarray(0, 0), longIndices: longIndices.subarray(0, 0) };
+  }
   // evo adds the offset to a copy of the stamps; precompute it so every diff is rounded the same way.
   const shifted = offsetLong === 0 ? stampsLong : stampsLong.map((t) => t + offsetLong);
   const sorted = isNonDecreasing(shifted);
-  const shortSorted = sorted && isNonDecreasing(stampsShort);
-  let cursor = 0; // with both sorted, the first long index with shifted ≥ t only moves forward
+  const match = sorted && isNonDecreasing(stampsShort) ? matchMerge : sorted ? matchBinary : matchScan;
+  const count = match(stampsShort, shifted, maxDiff, shortIndices, longIndices);
+  return count === stampsShort.length
+    ? { shortIndices, longIndices }
+    : { shortIndices: shortIndices.slice(0, count), longIndices: longIndices.slice(0, count) };
+}
+
+/**
+ * The matchers write the pairs (short index, nearest long index) within `maxDiff` to `shortIdx` /
+ * `longIdx` and return their count. One loop each, so each is optimized on its own.
+ */
+type Matcher = (
+  stampsShort: Float64Array,
+  stampsLong: Float64Array,
+  maxDiff: number,
+  shortIdx: Int32Array,
+  longIdx: Int32Array,
+) => number;
+
+/** Both sorted: the first long index with stamp ≥ t only moves forward. */
+const matchMerge: Matcher = (stampsShort, stampsLong, maxDiff, shortIdx, longIdx) => {
+  const m = stampsLong.length;
+  let count = 0;
+  let cursor = 0;
   for (let i = 0; i < stampsShort.length; i++) {
     const t = stampsShort[i] as number;
-    let j: number;
-    if (shortSorted) {
-      while (cursor < m && (shifted[cursor] as number) < t) cursor++;
-      j = nearestAround(shifted, cursor, m, t);
-    } else if (sorted) {
-      j = nearestSorted(shifted, 0, m, t, 0);
-    } else {
-      j = 0;
-      let best = Math.abs((shifted[0] as number) - t);
-      for (let k = 1; k < m; k++) {
-        const d = Math.abs((shifted[k] as number) - t);
-        if (d < best) {
-          best = d;
-          j = k;
-        }
-      }
-    }
-    if (Math.abs((shifted[j] as number) - t) <= maxDiff) {
+    while (cursor < m && (stampsLong[cursor] as number) < t) cursor++;
+    const j = nearestAround(stampsLong, cursor, m, t);
+    if (Math.abs((stampsLong[j] as number) - t) <= maxDiff) {
       shortIdx[count] = i;
       longIdx[count] = j;
       count++;
     }
   }
-  return { shortIndices: shortIdx.slice(0, count), longIndices: longIdx.slice(0, count) };
-}
+  return count;
+};
+
+/** Sorted long stamps: binary search for each short stamp. */
+const matchBinary: Matcher = (stampsShort, stampsLong, maxDiff, shortIdx, longIdx) => {
+  let count = 0;
+  for (let i = 0; i < stampsShort.length; i++) {
+    const t = stampsShort[i] as number;
+    const j = nearestSorted(stampsLong, 0, stampsLong.length, t, 0);
+    if (Math.abs((stampsLong[j] as number) - t) <= maxDiff) {
+      shortIdx[count] = i;
+      longIdx[count] = j;
+      count++;
+    }
+  }
+  return count;
+};
+
+/** Unsorted long stamps: evo's argmin over all of them. */
+const matchScan: Matcher = (stampsShort, stampsLong, maxDiff, shortIdx, longIdx) => {
+  let count = 0;
+  for (let i = 0; i < stampsShort.length; i++) {
+    const t = stampsShort[i] as number;
+    let j = 0;
+    let best = Math.abs((stampsLong[0] as number) - t);
+    for (let k = 1; k < stampsLong.length; k++) {
+      const d = Math.abs((stampsLong[k] as number) - t);
+      if (d < best) {
+        best = d;
+        j = k;
+      }
+    }
+    if (best <= maxDiff) {
+      shortIdx[count] = i;
+      longIdx[count] = j;
+      count++;
+    }
+  }
+  return count;
+};
 
 /**
  * Pairs the poses of a reference and an estimate by time (evo `sync.associate_trajectories`, nearest time).
@@ -178,9 +230,13 @@ export function associate(
   }
   const refIndices = estLonger ? shortIndices : longIndices;
   const estIndices = estLonger ? longIndices : shortIndices;
+  // Every pose paired with the pose of the same index (same count, same rate): selecting them all in
+  // order would copy the inputs unchanged, and trajectories are immutable values, so pass them through.
+  const unchanged =
+    nRef === nEst && refIndices.length === nRef && isIdentity(refIndices) && isIdentity(estIndices);
   return {
-    ref: selectPoses(ref, refIndices),
-    est: selectPoses(est, estIndices),
+    ref: unchanged ? ref : selectPoses(ref, refIndices),
+    est: unchanged ? est : selectPoses(est, estIndices),
     refIndices,
     estIndices,
     maxPairs: Math.min(nRef, nEst),
@@ -200,56 +256,18 @@ export function umeyamaAlignment(x: Float64Array, y: Float64Array, withScale: bo
   }
   const n = count === undefined || count < 0 ? x.length / 3 : Math.min(count, x.length / 3);
   if (n === 0) throw new StrataError("STRATA_E_METRICS", "Umeyama alignment needs at least one point");
-  let mx0 = 0;
-  let mx1 = 0;
-  let mx2 = 0;
-  let my0 = 0;
-  let my1 = 0;
-  let my2 = 0;
-  for (let i = 0; i < n; i++) {
-    mx0 += x[3 * i] as number;
-    mx1 += x[3 * i + 1] as number;
-    mx2 += x[3 * i + 2] as number;
-    my0 += y[3 * i] as number;
-    my1 += y[3 * i + 1] as number;
-    my2 += y[3 * i + 2] as number;
-  }
-  mx0 /= n;
-  mx1 /= n;
-  mx2 /= n;
-  my0 /= n;
-  my1 /= n;
-  my2 /= n;
-  let sigmaX = 0;
-  let c0 = 0;
-  let c1 = 0;
-  let c2 = 0;
-  let c3 = 0;
-  let c4 = 0;
-  let c5 = 0;
-  let c6 = 0;
-  let c7 = 0;
-  let c8 = 0;
-  for (let i = 0; i < n; i++) {
-    const a0 = (x[3 * i] as number) - mx0;
-    const a1 = (x[3 * i + 1] as number) - mx1;
-    const a2 = (x[3 * i + 2] as number) - mx2;
-    const b0 = (y[3 * i] as number) - my0;
-    const b1 = (y[3 * i + 1] as number) - my1;
-    const b2 = (y[3 * i + 2] as number) - my2;
-    sigmaX += a0 * a0 + a1 * a1 + a2 * a2;
-    c0 += b0 * a0;
-    c1 += b0 * a1;
-    c2 += b0 * a2;
-    c3 += b1 * a0;
-    c4 += b1 * a1;
-    c5 += b1 * a2;
-    c6 += b2 * a0;
-    c7 += b2 * a1;
-    c8 += b2 * a2;
-  }
-  sigmaX /= n;
-  const cov = Float64Array.of(c0 / n, c1 / n, c2 / n, c3 / n, c4 / n, c5 / n, c6 / n, c7 / n, c8 / n);
+  const m = pointMeans(x, y, n);
+  const mx0 = m[0] as number;
+  const mx1 = m[1] as number;
+  const mx2 = m[2] as number;
+  const my0 = m[3] as number;
+  const my1 = m[4] as number;
+  const my2 = m[5] as number;
+  // cov = Σ (y_i − m_y)(x_i − m_x)ᵀ / n (row-major), sigmaX = Σ ‖x_i − m_x‖² / n
+  const sums = centredMoments(x, y, n, m);
+  const sigmaX = (sums[9] as number) / n;
+  const cov = new Float64Array(9);
+  for (let k = 0; k < 9; k++) cov[k] = (sums[k] as number) / n;
 
   const { u, s: d, v } = svd3(cov);
   const eps = Number.EPSILON;
@@ -285,6 +303,64 @@ export function umeyamaAlignment(x: Float64Array, y: Float64Array, withScale: bo
   return { rotation, translation, scale };
 }
 
+/** Means of the first `n` points of `x` and `y` (`3·n` interleaved): `[mx0, mx1, mx2, my0, my1, my2]`. */
+function pointMeans(x: Float64Array, y: Float64Array, n: number): Float64Array {
+  let mx0 = 0;
+  let mx1 = 0;
+  let mx2 = 0;
+  let my0 = 0;
+  let my1 = 0;
+  let my2 = 0;
+  for (let o = 0; o < 3 * n; o += 3) {
+    mx0 += x[o] as number;
+    mx1 += x[o + 1] as number;
+    mx2 += x[o + 2] as number;
+    my0 += y[o] as number;
+    my1 += y[o + 1] as number;
+    my2 += y[o + 2] as number;
+  }
+  return Float64Array.of(mx0 / n, mx1 / n, mx2 / n, my0 / n, my1 / n, my2 / n);
+}
+
+/** `Σ (y_i − m_y)(x_i − m_x)ᵀ` (9, row-major) and `Σ ‖x_i − m_x‖²` (index 9) over the first `n` points. */
+function centredMoments(x: Float64Array, y: Float64Array, n: number, means: Float64Array): Float64Array {
+  const mx0 = means[0] as number;
+  const mx1 = means[1] as number;
+  const mx2 = means[2] as number;
+  const my0 = means[3] as number;
+  const my1 = means[4] as number;
+  const my2 = means[5] as number;
+  let sxx = 0;
+  let c0 = 0;
+  let c1 = 0;
+  let c2 = 0;
+  let c3 = 0;
+  let c4 = 0;
+  let c5 = 0;
+  let c6 = 0;
+  let c7 = 0;
+  let c8 = 0;
+  for (let o = 0; o < 3 * n; o += 3) {
+    const a0 = (x[o] as number) - mx0;
+    const a1 = (x[o + 1] as number) - mx1;
+    const a2 = (x[o + 2] as number) - mx2;
+    const b0 = (y[o] as number) - my0;
+    const b1 = (y[o + 1] as number) - my1;
+    const b2 = (y[o + 2] as number) - my2;
+    sxx += a0 * a0 + a1 * a1 + a2 * a2;
+    c0 += b0 * a0;
+    c1 += b0 * a1;
+    c2 += b0 * a2;
+    c3 += b1 * a0;
+    c4 += b1 * a1;
+    c5 += b1 * a2;
+    c6 += b2 * a0;
+    c7 += b2 * a1;
+    c8 += b2 * a2;
+  }
+  return Float64Array.of(c0, c1, c2, c3, c4, c5, c6, c7, c8, sxx);
+}
+
 // ---------------------------------------------------------------- alignment
 
 /**
@@ -305,115 +381,17 @@ export interface AlignResult {
   alignment?: Sim3;
 }
 
-/** Applies `pose ↦ T · pose` with `T = (R, t)` after scaling positions by `s` (evo: `scale(s)` then `transform`). */
-function applySim3(
-  t: PoseTrajectory,
-  rotation: Mat3,
-  translation: Vec3,
-  s: number,
-  withOrientations = true,
-  withRotations = true,
-): PoseTrajectory {
-  const n = poseCount(t);
-  const src = withRotations ? rotationMatricesOf(t) : undefined;
-  const positions = new Float64Array(3 * n);
-  const rotations = new Float64Array(withRotations ? 9 * n : 0);
-  const [r0, r1, r2, r3, r4, r5, r6, r7, r8] = rotation as unknown as number[] as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const src3 = t.positions; // hoisted: trajectory objects can have differing shapes
-  for (let i = 0; i < n; i++) {
-    const px = s * (src3[3 * i] as number);
-    const py = s * (src3[3 * i + 1] as number);
-    const pz = s * (src3[3 * i + 2] as number);
-    positions[3 * i] = r0 * px + r1 * py + r2 * pz + translation.x;
-    positions[3 * i + 1] = r3 * px + r4 * py + r5 * pz + translation.y;
-    positions[3 * i + 2] = r6 * px + r7 * py + r8 * pz + translation.z;
-    if (!src) continue;
-    const o = 9 * i;
-    for (let c = 0; c < 3; c++) {
-      const a = src[o + c] as number;
-      const b = src[o + 3 + c] as number;
-      const d = src[o + 6 + c] as number;
-      rotations[o + c] = r0 * a + r1 * b + r2 * d;
-      rotations[o + 3 + c] = r3 * a + r4 * b + r5 * d;
-      rotations[o + 6 + c] = r6 * a + r7 * b + r8 * d;
-    }
-  }
-  if (!withRotations) {
-    // APE translation only: rotations are not read; drop any stale ones
-    const { rotations: _stale, ...rest } = t;
-    return { ...rest, positions };
-  }
-  // metrics read `rotations`; skipping the quaternions there saves a matrix→quaternion per pose
-  return {
-    ...t,
-    positions,
-    rotations,
-    orientations: withOrientations ? quatsFromRotations(rotations) : t.orientations,
-  };
-}
-
-/** Moves the estimate onto the reference (both already associated, same pose count). */
-export function alignTrajectory(
-  est: PoseTrajectory,
-  ref: PoseTrajectory,
-  mode: AlignMode,
-  opts: AlignOptions = {},
-): AlignResult {
-  return alignInternal(est, ref, mode, opts, true);
-}
-
-const alignmentCache = new WeakMap<PoseTrajectory, WeakMap<PoseTrajectory, Map<string, AlignResult>>>();
-
 /**
- * The alignment metrics use (rotations set, orientations left stale), memoized per (estimate, reference,
- * mode, nToAlign): APE and RPE of the same pair align once. Trajectories are immutable values, so this is
- * a pure cache.
+ * The `refFromEst` similarity of `mode` for an associated pair (undefined for `none`). Applied as evo does:
+ * positions scaled by `scale`, then the pose transformed by `(rotation, translation)`.
  */
-function alignForMetrics(
+function estimateAlignment(
   est: PoseTrajectory,
   ref: PoseTrajectory,
   mode: AlignMode,
   opts: AlignOptions,
-): AlignResult {
-  if (mode === "none") return { trajectory: est };
-  const key = `${mode}:${opts.nToAlign ?? -1}`;
-  let byRef = alignmentCache.get(est);
-  if (!byRef) {
-    byRef = new WeakMap();
-    alignmentCache.set(est, byRef);
-  }
-  let byMode = byRef.get(ref);
-  if (!byMode) {
-    byMode = new Map();
-    byRef.set(ref, byMode);
-  }
-  const cached = byMode.get(key);
-  if (cached) return cached;
-  const result = alignInternal(est, ref, mode, opts, false, true);
-  byMode.set(key, result);
-  return result;
-}
-
-/** With `withOrientations` false the result's `orientations` are stale; only metrics (which use `rotations`) may do that. */
-function alignInternal(
-  est: PoseTrajectory,
-  ref: PoseTrajectory,
-  mode: AlignMode,
-  opts: AlignOptions,
-  withOrientations: boolean,
-  withRotations = true,
-): AlignResult {
-  if (mode === "none") return { trajectory: est };
+): Sim3 | undefined {
+  if (mode === "none") return undefined;
   requireSameLength(ref, est);
   if (mode === "origin") {
     if (poseCount(est) === 0) throw new StrataError("STRATA_E_METRICS", "cannot align an empty trajectory");
@@ -448,25 +426,142 @@ function alignInternal(
           (rotation[7] as number) * (p0[1] as number) +
           (rotation[8] as number) * (p0[2] as number)),
     };
-    return {
-      trajectory: applySim3(est, rotation, translation, 1, withOrientations, withRotations),
-      alignment: { rotation, translation, scale: 1 },
-    };
+    return { rotation, translation, scale: 1 };
   }
   const withScale = mode === "sim3" || mode === "scale";
   const sim = umeyamaAlignment(est.positions, ref.positions, withScale, opts.nToAlign);
-  if (mode === "scale") {
-    const identity = mat3Identity();
-    const zero = { x: 0, y: 0, z: 0 };
-    return {
-      trajectory: applySim3(est, identity, zero, sim.scale, withOrientations, withRotations),
-      alignment: { rotation: identity, translation: zero, scale: sim.scale },
-    };
+  if (mode === "scale")
+    return { rotation: mat3Identity(), translation: { x: 0, y: 0, z: 0 }, scale: sim.scale };
+  return sim;
+}
+
+/** Positions `R · (s · p) + t` (`3·n`) of `positions` under `sim`, evo's `scale(s)` then `transform`. */
+function transformPositions(positions: Float64Array, sim: Sim3): Float64Array {
+  const n = positions.length / 3;
+  const out = new Float64Array(3 * n);
+  const m = sim.rotation;
+  const r0 = m[0] as number;
+  const r1 = m[1] as number;
+  const r2 = m[2] as number;
+  const r3 = m[3] as number;
+  const r4 = m[4] as number;
+  const r5 = m[5] as number;
+  const r6 = m[6] as number;
+  const r7 = m[7] as number;
+  const r8 = m[8] as number;
+  const { x: tx, y: ty, z: tz } = sim.translation;
+  const s = sim.scale;
+  for (let o = 0; o < 3 * n; o += 3) {
+    const px = s * (positions[o] as number);
+    const py = s * (positions[o + 1] as number);
+    const pz = s * (positions[o + 2] as number);
+    out[o] = r0 * px + r1 * py + r2 * pz + tx;
+    out[o + 1] = r3 * px + r4 * py + r5 * pz + ty;
+    out[o + 2] = r6 * px + r7 * py + r8 * pz + tz;
   }
+  return out;
+}
+
+/** Rotations `R · R_i` (`9·n`, row-major) of `rotations` under the rotation `m`. */
+function transformRotations(rotations: Float64Array, m: Mat3): Float64Array {
+  const out = new Float64Array(rotations.length);
+  const r0 = m[0] as number;
+  const r1 = m[1] as number;
+  const r2 = m[2] as number;
+  const r3 = m[3] as number;
+  const r4 = m[4] as number;
+  const r5 = m[5] as number;
+  const r6 = m[6] as number;
+  const r7 = m[7] as number;
+  const r8 = m[8] as number;
+  for (let o = 0; o < rotations.length; o += 9) {
+    for (let c = 0; c < 3; c++) {
+      const a = rotations[o + c] as number;
+      const b = rotations[o + 3 + c] as number;
+      const d = rotations[o + 6 + c] as number;
+      out[o + c] = r0 * a + r1 * b + r2 * d;
+      out[o + 3 + c] = r3 * a + r4 * b + r5 * d;
+      out[o + 6 + c] = r6 * a + r7 * b + r8 * d;
+    }
+  }
+  return out;
+}
+
+/** Moves the estimate onto the reference (both already associated, same pose count). */
+export function alignTrajectory(
+  est: PoseTrajectory,
+  ref: PoseTrajectory,
+  mode: AlignMode,
+  opts: AlignOptions = {},
+): AlignResult {
+  const alignment = estimateAlignment(est, ref, mode, opts);
+  if (!alignment) return { trajectory: est };
+  const rotations = transformRotations(rotationMatricesOf(est), alignment.rotation);
   return {
-    trajectory: applySim3(est, sim.rotation, sim.translation, sim.scale, withOrientations, withRotations),
-    alignment: sim,
+    trajectory: {
+      ...est,
+      positions: transformPositions(est.positions, alignment),
+      rotations,
+      orientations: quatsFromRotations(rotations),
+    },
+    alignment,
   };
+}
+
+/**
+ * What the metrics read of an aligned estimate: its positions, and its rotation matrices only when a
+ * relation or a source with stored matrices needs them (built on first use). The translation relations of
+ * quaternion trajectories never build `9·n` matrices (see `rpeTranslationFromQuats`).
+ */
+interface MetricAlignment {
+  /** Aligned estimate positions, `3·n`. */
+  readonly positions: Float64Array;
+  /** `refFromEst` similarity applied; absent for `none`. */
+  readonly alignment?: Sim3;
+  /** The unaligned estimate, for `alignedRotations`. */
+  readonly est: PoseTrajectory;
+  rotations?: Float64Array;
+}
+
+/** Rotation matrices of the aligned estimate (`R_align · R_i`), built once per metric alignment. */
+function alignedRotations(a: MetricAlignment): Float64Array {
+  if (!a.rotations) {
+    const src = rotationMatricesOf(a.est);
+    a.rotations = a.alignment ? transformRotations(src, a.alignment.rotation) : src;
+  }
+  return a.rotations;
+}
+
+const alignmentCache = new WeakMap<PoseTrajectory, WeakMap<PoseTrajectory, Map<string, MetricAlignment>>>();
+
+/**
+ * The alignment the metrics use, memoized per (estimate, reference, mode, nToAlign): APE and RPE of the
+ * same pair align once. Trajectories are immutable values, so this is a pure cache.
+ */
+function alignForMetrics(
+  est: PoseTrajectory,
+  ref: PoseTrajectory,
+  mode: AlignMode,
+  opts: AlignOptions,
+): MetricAlignment {
+  if (mode === "none") return { positions: est.positions, est };
+  const key = `${mode}:${opts.nToAlign ?? -1}`;
+  let byRef = alignmentCache.get(est);
+  if (!byRef) {
+    byRef = new WeakMap();
+    alignmentCache.set(est, byRef);
+  }
+  let byMode = byRef.get(ref);
+  if (!byMode) {
+    byMode = new Map();
+    byRef.set(ref, byMode);
+  }
+  const cached = byMode.get(key);
+  if (cached) return cached;
+  const alignment = estimateAlignment(est, ref, mode, opts) as Sim3;
+  const result: MetricAlignment = { positions: transformPositions(est.positions, alignment), alignment, est };
+  byMode.set(key, result);
+  return result;
 }
 
 function requireSameLength(ref: PoseTrajectory, est: PoseTrajectory): void {
@@ -496,34 +591,122 @@ export interface ErrorStatistics {
 export function errorStatistics(errors: Float64Array): ErrorStatistics {
   const n = errors.length;
   if (n === 0) throw new StrataError("STRATA_E_METRICS", "no error values to summarize");
+  // Each pass is a small function with one simple loop: the JIT optimizes it well after one call (fusing
+  // these loops measured slower under V8).
+  const { sum, sse, min, max } = moments(errors);
+  const mean = sum / n;
+  if (Number.isNaN(min)) {
+    // numpy: min, max, median and std of an array holding NaN are NaN
+    const nan = Number.NaN;
+    return { pairs: n, rmse: Math.sqrt(sse / n), mean, median: nan, std: nan, min: nan, max: nan, sse };
+  }
+  const std = Math.sqrt(squaredDeviations(errors, mean) / n);
+  const mid = n >> 1;
+  // the median is the mean of the values of ranks `lowRank` and `mid` (the same rank for an odd count)
+  const lowRank = n % 2 === 1 ? mid : mid - 1;
+  let median: number;
+  if (n >= RADIX_MEDIAN_MIN_COUNT && LITTLE_ENDIAN) {
+    // high 32 bits of each float64 (little-endian: the odd words)
+    const highWords = new Uint32Array(errors.buffer, errors.byteOffset, 2 * n);
+    const histogram = binCounts(highWords, n);
+    // the bins holding ranks lowRank and mid, and how many values lie in lower bins
+    let below = 0;
+    let binLow = 0;
+    while (below + (histogram[binLow] as number) <= lowRank) below += histogram[binLow++] as number;
+    let binHigh = binLow;
+    let throughHigh = below + (histogram[binHigh] as number);
+    while (throughHigh <= mid) throughHigh += histogram[++binHigh] as number;
+    // bins between binLow and binHigh are empty: the candidates hold exactly the ranks below … throughHigh − 1
+    const candidates = new Float64Array(throughHigh - below);
+    valuesInBins(errors, highWords, binLow, binHigh, candidates);
+    median = middleOf(candidates, lowRank - below, mid - below);
+  } else {
+    median = middleOf(errors.slice(), lowRank, mid);
+  }
+  return { pairs: n, rmse: Math.sqrt(sse / n), mean, median, std, min, max, sse };
+}
+
+/**
+ * The median's O(n) selection for large arrays: a radix pre-selection on the top 16 bits of each value
+ * (sign, exponent, 4 mantissa bits, mapped so that the order of the bins is the numeric order), then
+ * quickselect among the values of the one or two bins that hold the middle ranks. Below this count
+ * quickselect on a copy of all values is as fast.
+ */
+const RADIX_MEDIAN_MIN_COUNT = 4096;
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+let histogramScratch: Int32Array | undefined;
+
+/**
+ * Bin of a float64 from its high 32 bits `hi`, increasing with the value: for non-negative values the sign
+ * bit is set, for negative ones all bits are flipped (so larger magnitudes sort lower). Ranks within a bin
+ * are resolved by comparing the values themselves.
+ */
+const sortBin = (hi: number): number => ((hi & 0x80000000) !== 0 ? ~hi >>> 16 : (hi >>> 16) | 0x8000);
+
+/** Sum, sum of squares, min and max (NaN propagates into min and max, as `Math.min`/`Math.max` do). */
+function moments(errors: Float64Array): { sum: number; sse: number; min: number; max: number } {
   let sum = 0;
   let sse = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < errors.length; i++) {
     const e = errors[i] as number;
     sum += e;
     sse += e * e;
-    if (e < min) min = e;
-    if (e > max) max = e;
+    min = Math.min(min, e);
+    max = Math.max(max, e);
   }
-  const mean = sum / n;
-  let varSum = 0;
-  for (let i = 0; i < n; i++) {
+  return { sum, sse, min, max };
+}
+
+/** `Σ (e − mean)²` (numpy's two-pass variance numerator). */
+function squaredDeviations(errors: Float64Array, mean: number): number {
+  let s = 0;
+  for (let i = 0; i < errors.length; i++) {
     const d = (errors[i] as number) - mean;
-    varSum += d * d;
+    s += d * d;
   }
-  const work = Float64Array.from(errors);
-  const mid = n >> 1;
-  const upper = select(work, mid);
-  // for an even count the lower middle is the largest value left of `mid` after selection
-  let lower = upper;
-  if (n % 2 === 0) {
-    lower = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < mid; i++) if ((work[i] as number) > lower) lower = work[i] as number;
+  return s;
+}
+
+/** Counts of the `n` values per `sortBin`, in a 2^16-bin histogram reused between calls. */
+function binCounts(highWords: Uint32Array, n: number): Int32Array {
+  histogramScratch ??= new Int32Array(1 << 16);
+  const histogram = histogramScratch;
+  histogram.fill(0);
+  for (let i = 0; i < n; i++) {
+    const bin = sortBin(highWords[2 * i + 1] as number);
+    histogram[bin] = (histogram[bin] as number) + 1;
   }
-  const median = n % 2 === 1 ? upper : (lower + upper) / 2;
-  return { pairs: n, rmse: Math.sqrt(sse / n), mean, median, std: Math.sqrt(varSum / n), min, max, sse };
+  return histogram;
+}
+
+/** Copies the values whose bin lies in `[binLow, binHigh]` to `out`, in array order. */
+function valuesInBins(
+  errors: Float64Array,
+  highWords: Uint32Array,
+  binLow: number,
+  binHigh: number,
+  out: Float64Array,
+): void {
+  let c = 0;
+  for (let i = 0; i < errors.length; i++) {
+    const bin = sortBin(highWords[2 * i + 1] as number);
+    if (bin >= binLow && bin <= binHigh) out[c++] = errors[i] as number;
+  }
+}
+
+/**
+ * `(v_low + v_high) / 2` of the values of ranks `lowRank ≤ highRank` (`highRank ≤ lowRank + 1`) in `a`,
+ * exactly as sorting would give them; reorders `a`.
+ */
+function middleOf(a: Float64Array, lowRank: number, highRank: number): number {
+  const upper = select(a, highRank);
+  if (lowRank === highRank) return upper;
+  // after selection the value of rank highRank − 1 is the largest one left of highRank
+  let lower = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < highRank; i++) lower = Math.max(lower, a[i] as number);
+  return (lower + upper) / 2;
 }
 
 /** Quickselect (Hoare partition, median-of-three): puts the k-th smallest at `a[k]`, smaller ones left of it. */
@@ -652,19 +835,15 @@ export function ape(ref: PoseTrajectory, est: PoseTrajectory, opts: ApeOptions =
   requireSameLength(ref, est);
   const n = poseCount(ref);
   if (n === 0) throw new StrataError("STRATA_E_METRICS", "no pose pairs to compare");
-  const { trajectory: aligned, alignment } = alignForMetrics(est, ref, mode, opts);
+  const aligned = alignForMetrics(est, ref, mode, opts);
+  const { alignment } = aligned;
   const errors = new Float64Array(n);
   const p = aligned.positions;
   const q = ref.positions;
   if (relation === "trans") {
-    for (let i = 0; i < n; i++) {
-      const dx = (p[3 * i] as number) - (q[3 * i] as number);
-      const dy = (p[3 * i + 1] as number) - (q[3 * i + 1] as number);
-      const dz = (p[3 * i + 2] as number) - (q[3 * i + 2] as number);
-      errors[i] = Math.sqrt(dx * dx + dy * dy + dz * dz);
-    }
+    distances(p, q, errors);
   } else {
-    const rp = rotationMatricesOf(aligned);
+    const rp = alignedRotations(aligned);
     const rq = rotationMatricesOf(ref);
     const scratch = new Float64Array(9);
     for (let i = 0; i < n; i++) {
@@ -686,6 +865,16 @@ export function ape(ref: PoseTrajectory, est: PoseTrajectory, opts: ApeOptions =
     }
   }
   return withStats(errors, mode, alignment);
+}
+
+/** `‖p_i − q_i‖` of two `3·n` point arrays into `out` (n). */
+function distances(p: Float64Array, q: Float64Array, out: Float64Array): void {
+  for (let i = 0; i < out.length; i++) {
+    const dx = (p[3 * i] as number) - (q[3 * i] as number);
+    const dy = (p[3 * i + 1] as number) - (q[3 * i + 1] as number);
+    const dz = (p[3 * i + 2] as number) - (q[3 * i + 2] as number);
+    out[i] = Math.sqrt(dx * dx + dy * dy + dz * dz);
+  }
 }
 
 function withStats(errors: Float64Array, mode: AlignMode, alignment: Sim3 | undefined): MetricResult {
@@ -797,15 +986,14 @@ export function rpe(ref: PoseTrajectory, est: PoseTrajectory, opts: RpeOptions =
   if (unit === "frames" && !Number.isInteger(delta)) {
     throw new StrataError("STRATA_E_METRICS", `delta must be an integer for frames, got ${delta}`);
   }
-  const { trajectory: aligned, alignment } = alignForMetrics(est, ref, mode, opts);
+  const aligned = alignForMetrics(est, ref, mode, opts);
+  const { alignment } = aligned;
   const n = poseCount(ref);
-  const pairSource = opts.pairsFrom === "reference" ? ref : aligned;
+  const pairPositions = opts.pairsFrom === "reference" ? ref.positions : aligned.positions;
   const ids =
     unit === "frames"
       ? pairsByIndex(n, delta, allPairs)
-      : Int32Array.from(
-          pairsByPath(pairSource.positions, n, delta, delta * (opts.relDeltaTol ?? 0.1), allPairs),
-        );
+      : Int32Array.from(pairsByPath(pairPositions, n, delta, delta * (opts.relDeltaTol ?? 0.1), allPairs));
   const m = ids.length / 2;
   if (m === 0) {
     throw new StrataError(
@@ -813,11 +1001,15 @@ export function rpe(ref: PoseTrajectory, est: PoseTrajectory, opts: RpeOptions =
       `delta = ${delta} (${unit}) produced no pose pairs among ${n} poses; try a smaller delta`,
     );
   }
-  const rq = rotationMatricesOf(ref);
-  const rp = rotationMatricesOf(aligned);
   const q = ref.positions;
   const p = aligned.positions;
   const errors = new Float64Array(m);
+  if (relation === "trans" && !ref.rotations && !est.rotations) {
+    rpeTranslationFromQuats(ids, ref.orientations, q, est.orientations, p, alignment?.rotation, errors);
+    return { ...withStats(errors, mode, alignment), pairIds: ids };
+  }
+  const rq = rotationMatricesOf(ref);
+  const rp = alignedRotations(aligned);
   if (relation === "trans") {
     rpeTranslation(ids, rq, q, rp, p, errors);
     return { ...withStats(errors, mode, alignment), pairIds: ids };
@@ -924,6 +1116,123 @@ function rpeTranslation(
     errors[k] = Math.sqrt(e0 * e0 + e1 * e1 + e2 * e2);
   }
 }
+
+/**
+ * The translation relation of RPE for trajectories whose rotations come from quaternions, fused into one
+ * pass without `9·n` matrix arrays. With `R_Qrel = R_Qiᵀ R_Qj`, `t_Qrel = R_Qiᵀ Δq`, `t_Prel = R_Piᵀ Δp`
+ * (Δ = position j − position i) and `R_Pi = R_align · R_esti`:
+ *
+ *   ‖t_E‖ = ‖R_Qrelᵀ (t_Prel − t_Qrel)‖ = ‖R_Qjᵀ · (R_Qi R_estiᵀ (R_alignᵀ Δp) − R_Qi R_Qiᵀ Δq)‖
+ *         = ‖R_Qi · (R_estiᵀ · (R_alignᵀ Δp)) − Δq‖
+ *
+ * since rotations built from (normalized) quaternions are orthonormal to rounding, so `R_Qjᵀ` keeps the
+ * norm and `R_Qi R_Qiᵀ = I`; the values agree with the matrix formulation to rounding (~1e-16 relative).
+ * Stored matrices (KITTI, 9 digits, orthonormal only to ~1e-9) keep evo's literal order in `rpeTranslation`.
+ * `R_align` absent means identity. Each rotation is built from its quaternion as `writeRotationFromQuat`
+ * does (normalized on the fly, a near-zero quaternion is the identity).
+ */
+function rpeTranslationFromQuats(
+  ids: Int32Array,
+  refQuats: Float64Array,
+  refPositions: Float64Array,
+  estQuats: Float64Array,
+  alignedPositions: Float64Array,
+  alignRotation: Mat3 | undefined,
+  errors: Float64Array,
+): void {
+  const m = errors.length;
+  const q = refPositions;
+  const p = alignedPositions;
+  const identity = alignRotation === undefined;
+  const al = alignRotation ?? IDENTITY3;
+  const g00 = al[0] as number;
+  const g01 = al[1] as number;
+  const g02 = al[2] as number;
+  const g10 = al[3] as number;
+  const g11 = al[4] as number;
+  const g12 = al[5] as number;
+  const g20 = al[6] as number;
+  const g21 = al[7] as number;
+  const g22 = al[8] as number;
+  for (let k = 0; k < m; k++) {
+    const i = ids[2 * k] as number;
+    const j = ids[2 * k + 1] as number;
+    // u = R_alignᵀ Δp
+    const dp0 = (p[3 * j] as number) - (p[3 * i] as number);
+    const dp1 = (p[3 * j + 1] as number) - (p[3 * i + 1] as number);
+    const dp2 = (p[3 * j + 2] as number) - (p[3 * i + 2] as number);
+    const u0 = identity ? dp0 : g00 * dp0 + g10 * dp1 + g20 * dp2;
+    const u1 = identity ? dp1 : g01 * dp0 + g11 * dp1 + g21 * dp2;
+    const u2 = identity ? dp2 : g02 * dp0 + g12 * dp1 + g22 * dp2;
+    // w = R_estiᵀ u, R_esti from the estimate's quaternion i
+    let x = estQuats[4 * i] as number;
+    let y = estQuats[4 * i + 1] as number;
+    let z = estQuats[4 * i + 2] as number;
+    let w = estQuats[4 * i + 3] as number;
+    let nq = x * x + y * y + z * z + w * w;
+    if (nq < QUAT_NORM_SQ_MIN) {
+      x = 0;
+      y = 0;
+      z = 0;
+      w = 1;
+      nq = 1;
+    }
+    let s = 2 / nq;
+    let xx = x * x * s;
+    let yy = y * y * s;
+    let zz = z * z * s;
+    let xy = x * y * s;
+    let xz = x * z * s;
+    let yz = y * z * s;
+    let wx = w * x * s;
+    let wy = w * y * s;
+    let wz = w * z * s;
+    // column c of R (= row c of Rᵀ) dotted with u
+    const w0 = (1 - yy - zz) * u0 + (xy + wz) * u1 + (xz - wy) * u2;
+    const w1 = (xy - wz) * u0 + (1 - xx - zz) * u1 + (yz + wx) * u2;
+    const w2 = (xz + wy) * u0 + (yz - wx) * u1 + (1 - xx - yy) * u2;
+    // v = R_Qi w − Δq, R_Qi from the reference's quaternion i
+    x = refQuats[4 * i] as number;
+    y = refQuats[4 * i + 1] as number;
+    z = refQuats[4 * i + 2] as number;
+    w = refQuats[4 * i + 3] as number;
+    nq = x * x + y * y + z * z + w * w;
+    if (nq < QUAT_NORM_SQ_MIN) {
+      x = 0;
+      y = 0;
+      z = 0;
+      w = 1;
+      nq = 1;
+    }
+    s = 2 / nq;
+    xx = x * x * s;
+    yy = y * y * s;
+    zz = z * z * s;
+    xy = x * y * s;
+    xz = x * z * s;
+    yz = y * z * s;
+    wx = w * x * s;
+    wy = w * y * s;
+    wz = w * z * s;
+    const v0 =
+      (1 - yy - zz) * w0 + (xy - wz) * w1 + (xz + wy) * w2 - ((q[3 * j] as number) - (q[3 * i] as number));
+    const v1 =
+      (xy + wz) * w0 +
+      (1 - xx - zz) * w1 +
+      (yz - wx) * w2 -
+      ((q[3 * j + 1] as number) - (q[3 * i + 1] as number));
+    const v2 =
+      (xz - wy) * w0 +
+      (yz + wx) * w1 +
+      (1 - xx - yy) * w2 -
+      ((q[3 * j + 2] as number) - (q[3 * i + 2] as number));
+    errors[k] = Math.sqrt(v0 * v0 + v1 * v1 + v2 * v2);
+  }
+}
+
+/** Below this squared norm a quaternion counts as zero and maps to the identity (as `writeRotationFromQuat`). */
+const QUAT_NORM_SQ_MIN = 8.881784197001252e-16;
+const IDENTITY3: Mat3 = mat3Identity();
 
 /** `A_i⁻¹ · A_j` of poses (rotations `rot`, positions `pos`), rotation into `outR`, translation into `outT`. */
 function relative(

@@ -142,26 +142,47 @@ export function quatsFromRotations(rotations: Float64Array): Float64Array {
 /** The poses at `indices`, in that order (evo's `reduce_to_ids`). */
 export function selectPoses(t: PoseTrajectory, indices: ArrayLike<number>): PoseTrajectory {
   const n = indices.length;
-  const timestampsSecs = new Float64Array(n);
-  const positions = new Float64Array(3 * n);
-  const orientations = new Float64Array(4 * n);
-  const timestampsNs = t.timestampsNs ? new BigInt64Array(n) : undefined;
-  const rotations = t.rotations ? new Float64Array(9 * n) : undefined;
+  const srcT = t.timestampsSecs;
+  const srcNs = t.timestampsNs;
   const srcP = t.positions;
   const srcQ = t.orientations;
   const srcR = t.rotations;
-  for (let k = 0; k < n; k++) {
-    const i = indices[k] as number;
-    timestampsSecs[k] = t.timestampsSecs[i] as number;
-    if (timestampsNs) timestampsNs[k] = (t.timestampsNs as BigInt64Array)[i] as bigint;
-    positions[3 * k] = srcP[3 * i] as number;
-    positions[3 * k + 1] = srcP[3 * i + 1] as number;
-    positions[3 * k + 2] = srcP[3 * i + 2] as number;
-    orientations[4 * k] = srcQ[4 * i] as number;
-    orientations[4 * k + 1] = srcQ[4 * i + 1] as number;
-    orientations[4 * k + 2] = srcQ[4 * i + 2] as number;
-    orientations[4 * k + 3] = srcQ[4 * i + 3] as number;
-    if (rotations && srcR) for (let c = 0; c < 9; c++) rotations[9 * k + c] = srcR[9 * i + c] as number;
+  const timestampsSecs = new Float64Array(n);
+  const positions = new Float64Array(3 * n);
+  const orientations = new Float64Array(4 * n);
+  const timestampsNs = srcNs ? new BigInt64Array(n) : undefined;
+  const rotations = srcR ? new Float64Array(9 * n) : undefined;
+  // Associated indices mostly come in runs of consecutive poses (two streams at the same rate): a run is
+  // copied as one block, short runs pose by pose.
+  let k = 0;
+  while (k < n) {
+    const first = indices[k] as number;
+    let end = k + 1;
+    while (end < n && (indices[end] as number) === first + (end - k)) end++;
+    const count = end - k;
+    if (count >= MIN_BLOCK_COPY) {
+      const last = first + count;
+      timestampsSecs.set(srcT.subarray(first, last), k);
+      positions.set(srcP.subarray(3 * first, 3 * last), 3 * k);
+      orientations.set(srcQ.subarray(4 * first, 4 * last), 4 * k);
+      if (timestampsNs && srcNs) timestampsNs.set(srcNs.subarray(first, last), k);
+      if (rotations && srcR) rotations.set(srcR.subarray(9 * first, 9 * last), 9 * k);
+    } else {
+      for (let c = k; c < end; c++) {
+        const i = first + (c - k);
+        timestampsSecs[c] = srcT[i] as number;
+        positions[3 * c] = srcP[3 * i] as number;
+        positions[3 * c + 1] = srcP[3 * i + 1] as number;
+        positions[3 * c + 2] = srcP[3 * i + 2] as number;
+        orientations[4 * c] = srcQ[4 * i] as number;
+        orientations[4 * c + 1] = srcQ[4 * i + 1] as number;
+        orientations[4 * c + 2] = srcQ[4 * i + 2] as number;
+        orientations[4 * c + 3] = srcQ[4 * i + 3] as number;
+        if (timestampsNs && srcNs) timestampsNs[c] = srcNs[i] as bigint;
+        if (rotations && srcR) for (let e = 0; e < 9; e++) rotations[9 * c + e] = srcR[9 * i + e] as number;
+      }
+    }
+    k = end;
   }
   return {
     timestampsSecs,
@@ -173,6 +194,9 @@ export function selectPoses(t: PoseTrajectory, indices: ArrayLike<number>): Pose
     ...(t.frameId ? { frameId: t.frameId } : {}),
   };
 }
+
+/** Shortest run of consecutive indices that `selectPoses` copies as a block rather than pose by pose. */
+const MIN_BLOCK_COPY = 16;
 
 // ---------------------------------------------------------------- parsing helpers
 
