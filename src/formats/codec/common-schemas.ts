@@ -99,7 +99,8 @@ export function ros1Md5FromText(definitionText: string): string {
       ...definition,
       definitions: definition.definitions.map((field, i) => {
         const type = written[i];
-        const renamed = (type === "byte" || type === "char") && (field.type === "int8" || field.type === "uint8");
+        const renamed =
+          (type === "byte" || type === "char") && (field.type === "int8" || field.type === "uint8");
         return renamed ? { ...field, type } : field;
       }),
     };
