@@ -509,18 +509,25 @@ export function alignTrajectory(
 }
 
 /**
- * What the metrics read of an aligned estimate: its positions, and its rotation matrices only when a
- * relation or a source with stored matrices needs them (built on first use). The translation relations of
- * quaternion trajectories never build `9·n` matrices (see `rpeTranslationFromQuats`).
+ * What the metrics read of an aligned estimate: the similarity, and the aligned positions and rotation
+ * matrices only when a relation or a source with stored matrices needs them (built on first use). APE and
+ * RPE `trans` of quaternion trajectories build neither (see `alignedDistances`, `rpeTranslationFromQuats`).
  */
 interface MetricAlignment {
-  /** Aligned estimate positions, `3·n`. */
-  readonly positions: Float64Array;
   /** `refFromEst` similarity applied; absent for `none`. */
   readonly alignment?: Sim3;
-  /** The unaligned estimate, for `alignedRotations`. */
+  /** The unaligned estimate. */
   readonly est: PoseTrajectory;
+  /** Aligned estimate positions, `3·n`, see `alignedPositions`. */
+  positions?: Float64Array;
+  /** Aligned estimate rotations, `9·n`, see `alignedRotations`. */
   rotations?: Float64Array;
+}
+
+/** Positions of the aligned estimate (`R_align · (s · p_i) + t`), built once per metric alignment. */
+function alignedPositions(a: MetricAlignment): Float64Array {
+  a.positions ??= a.alignment ? transformPositions(a.est.positions, a.alignment) : a.est.positions;
+  return a.positions;
 }
 
 /** Rotation matrices of the aligned estimate (`R_align · R_i`), built once per metric alignment. */
@@ -544,7 +551,7 @@ function alignForMetrics(
   mode: AlignMode,
   opts: AlignOptions,
 ): MetricAlignment {
-  if (mode === "none") return { positions: est.positions, est };
+  if (mode === "none") return { est };
   const key = `${mode}:${opts.nToAlign ?? -1}`;
   let byRef = alignmentCache.get(est);
   if (!byRef) {
@@ -559,7 +566,7 @@ function alignForMetrics(
   const cached = byMode.get(key);
   if (cached) return cached;
   const alignment = estimateAlignment(est, ref, mode, opts) as Sim3;
-  const result: MetricAlignment = { positions: transformPositions(est.positions, alignment), alignment, est };
+  const result: MetricAlignment = { alignment, est };
   byMode.set(key, result);
   return result;
 }
@@ -838,11 +845,12 @@ export function ape(ref: PoseTrajectory, est: PoseTrajectory, opts: ApeOptions =
   const aligned = alignForMetrics(est, ref, mode, opts);
   const { alignment } = aligned;
   const errors = new Float64Array(n);
-  const p = aligned.positions;
   const q = ref.positions;
   if (relation === "trans") {
-    distances(p, q, errors);
+    if (alignment) alignedDistances(est.positions, alignment, q, errors);
+    else distances(est.positions, q, errors);
   } else {
+    const p = alignedPositions(aligned);
     const rp = alignedRotations(aligned);
     const rq = rotationMatricesOf(ref);
     const scratch = new Float64Array(9);
@@ -865,6 +873,31 @@ export function ape(ref: PoseTrajectory, est: PoseTrajectory, opts: ApeOptions =
     }
   }
   return withStats(errors, mode, alignment);
+}
+
+/** `‖(R · (s · p_i) + t) − q_i‖` for the similarity `sim` (the aligned positions are not kept). */
+function alignedDistances(p: Float64Array, sim: Sim3, q: Float64Array, out: Float64Array): void {
+  const m = sim.rotation;
+  const r0 = m[0] as number;
+  const r1 = m[1] as number;
+  const r2 = m[2] as number;
+  const r3 = m[3] as number;
+  const r4 = m[4] as number;
+  const r5 = m[5] as number;
+  const r6 = m[6] as number;
+  const r7 = m[7] as number;
+  const r8 = m[8] as number;
+  const { x: tx, y: ty, z: tz } = sim.translation;
+  const s = sim.scale;
+  for (let i = 0; i < out.length; i++) {
+    const px = s * (p[3 * i] as number);
+    const py = s * (p[3 * i + 1] as number);
+    const pz = s * (p[3 * i + 2] as number);
+    const dx = r0 * px + r1 * py + r2 * pz + tx - (q[3 * i] as number);
+    const dy = r3 * px + r4 * py + r5 * pz + ty - (q[3 * i + 1] as number);
+    const dz = r6 * px + r7 * py + r8 * pz + tz - (q[3 * i + 2] as number);
+    out[i] = Math.sqrt(dx * dx + dy * dy + dz * dz);
+  }
 }
 
 /** `‖p_i − q_i‖` of two `3·n` point arrays into `out` (n). */
@@ -989,11 +1022,18 @@ export function rpe(ref: PoseTrajectory, est: PoseTrajectory, opts: RpeOptions =
   const aligned = alignForMetrics(est, ref, mode, opts);
   const { alignment } = aligned;
   const n = poseCount(ref);
-  const pairPositions = opts.pairsFrom === "reference" ? ref.positions : aligned.positions;
   const ids =
     unit === "frames"
       ? pairsByIndex(n, delta, allPairs)
-      : Int32Array.from(pairsByPath(pairPositions, n, delta, delta * (opts.relDeltaTol ?? 0.1), allPairs));
+      : Int32Array.from(
+          pairsByPath(
+            opts.pairsFrom === "reference" ? ref.positions : alignedPositions(aligned),
+            n,
+            delta,
+            delta * (opts.relDeltaTol ?? 0.1),
+            allPairs,
+          ),
+        );
   const m = ids.length / 2;
   if (m === 0) {
     throw new StrataError(
@@ -1002,12 +1042,20 @@ export function rpe(ref: PoseTrajectory, est: PoseTrajectory, opts: RpeOptions =
     );
   }
   const q = ref.positions;
-  const p = aligned.positions;
   const errors = new Float64Array(m);
   if (relation === "trans" && !ref.rotations && !est.rotations) {
-    rpeTranslationFromQuats(ids, ref.orientations, q, est.orientations, p, alignment?.rotation, errors);
+    rpeTranslationFromQuats(
+      ids,
+      ref.orientations,
+      q,
+      est.orientations,
+      est.positions,
+      alignment?.scale ?? 1,
+      errors,
+    );
     return { ...withStats(errors, mode, alignment), pairIds: ids };
   }
+  const p = alignedPositions(aligned);
   const rq = rotationMatricesOf(ref);
   const rp = alignedRotations(aligned);
   if (relation === "trans") {
@@ -1119,51 +1167,37 @@ function rpeTranslation(
 
 /**
  * The translation relation of RPE for trajectories whose rotations come from quaternions, fused into one
- * pass without `9·n` matrix arrays. With `R_Qrel = R_Qiᵀ R_Qj`, `t_Qrel = R_Qiᵀ Δq`, `t_Prel = R_Piᵀ Δp`
- * (Δ = position j − position i) and `R_Pi = R_align · R_esti`:
+ * pass without `9·n` matrix arrays. With `R_Qrel = R_Qiᵀ R_Qj`, `t_Qrel = R_Qiᵀ Δq`, `t_Prel = R_Piᵀ Δp'`
+ * (Δ = position j − position i, `'` = aligned), `R_Pi = R_align R_esti` and `Δp' = s R_align Δp`:
  *
- *   ‖t_E‖ = ‖R_Qrelᵀ (t_Prel − t_Qrel)‖ = ‖R_Qjᵀ · (R_Qi R_estiᵀ (R_alignᵀ Δp) − R_Qi R_Qiᵀ Δq)‖
- *         = ‖R_Qi · (R_estiᵀ · (R_alignᵀ Δp)) − Δq‖
+ *   ‖t_E‖ = ‖R_Qrelᵀ (t_Prel − t_Qrel)‖ = ‖R_Qjᵀ · (R_Qi R_estiᵀ R_alignᵀ Δp' − R_Qi R_Qiᵀ Δq)‖
+ *         = ‖R_Qi · (R_estiᵀ · (s Δp)) − Δq‖
  *
- * since rotations built from (normalized) quaternions are orthonormal to rounding, so `R_Qjᵀ` keeps the
- * norm and `R_Qi R_Qiᵀ = I`; the values agree with the matrix formulation to rounding (~1e-16 relative).
- * Stored matrices (KITTI, 9 digits, orthonormal only to ~1e-9) keep evo's literal order in `rpeTranslation`.
- * `R_align` absent means identity. Each rotation is built from its quaternion as `writeRotationFromQuat`
- * does (normalized on the fly, a near-zero quaternion is the identity).
+ * since these rotations are orthonormal to rounding (built from normalized quaternions, or by the SVD for
+ * `R_align`): `R_Qjᵀ` keeps the norm, `R_Qi R_Qiᵀ = I`, `R_alignᵀ R_align = I`. The values agree with the
+ * matrix formulation to rounding (a test checks 1e-12). Stored matrices (KITTI, 9 digits, orthonormal only
+ * to ~1e-9) keep evo's literal order in `rpeTranslation`. Each rotation is built from its quaternion as
+ * `writeRotationFromQuat` does (normalized on the fly; a near-zero quaternion is the identity).
  */
 function rpeTranslationFromQuats(
   ids: Int32Array,
   refQuats: Float64Array,
   refPositions: Float64Array,
   estQuats: Float64Array,
-  alignedPositions: Float64Array,
-  alignRotation: Mat3 | undefined,
+  estPositions: Float64Array,
+  scale: number,
   errors: Float64Array,
 ): void {
   const m = errors.length;
   const q = refPositions;
-  const p = alignedPositions;
-  const identity = alignRotation === undefined;
-  const al = alignRotation ?? IDENTITY3;
-  const g00 = al[0] as number;
-  const g01 = al[1] as number;
-  const g02 = al[2] as number;
-  const g10 = al[3] as number;
-  const g11 = al[4] as number;
-  const g12 = al[5] as number;
-  const g20 = al[6] as number;
-  const g21 = al[7] as number;
-  const g22 = al[8] as number;
+  const p = estPositions;
   for (let k = 0; k < m; k++) {
     const i = ids[2 * k] as number;
     const j = ids[2 * k + 1] as number;
-    // u = R_alignᵀ Δp
-    const dp0 = (p[3 * j] as number) - (p[3 * i] as number);
-    const dp1 = (p[3 * j + 1] as number) - (p[3 * i + 1] as number);
-    const dp2 = (p[3 * j + 2] as number) - (p[3 * i + 2] as number);
-    const u0 = identity ? dp0 : g00 * dp0 + g10 * dp1 + g20 * dp2;
-    const u1 = identity ? dp1 : g01 * dp0 + g11 * dp1 + g21 * dp2;
-    const u2 = identity ? dp2 : g02 * dp0 + g12 * dp1 + g22 * dp2;
+    // u = s Δp (estimate frame)
+    const u0 = scale * ((p[3 * j] as number) - (p[3 * i] as number));
+    const u1 = scale * ((p[3 * j + 1] as number) - (p[3 * i + 1] as number));
+    const u2 = scale * ((p[3 * j + 2] as number) - (p[3 * i + 2] as number));
     // w = R_estiᵀ u, R_esti from the estimate's quaternion i
     let x = estQuats[4 * i] as number;
     let y = estQuats[4 * i + 1] as number;
@@ -1178,15 +1212,18 @@ function rpeTranslationFromQuats(
       nq = 1;
     }
     let s = 2 / nq;
-    let xx = x * x * s;
-    let yy = y * y * s;
-    let zz = z * z * s;
-    let xy = x * y * s;
-    let xz = x * z * s;
-    let yz = y * z * s;
-    let wx = w * x * s;
-    let wy = w * y * s;
-    let wz = w * z * s;
+    let xs = x * s;
+    let ys = y * s;
+    let zs = z * s;
+    let xx = x * xs;
+    let yy = y * ys;
+    let zz = z * zs;
+    let xy = x * ys;
+    let xz = x * zs;
+    let yz = y * zs;
+    let wx = w * xs;
+    let wy = w * ys;
+    let wz = w * zs;
     // column c of R (= row c of Rᵀ) dotted with u
     const w0 = (1 - yy - zz) * u0 + (xy + wz) * u1 + (xz - wy) * u2;
     const w1 = (xy - wz) * u0 + (1 - xx - zz) * u1 + (yz + wx) * u2;
@@ -1205,15 +1242,18 @@ function rpeTranslationFromQuats(
       nq = 1;
     }
     s = 2 / nq;
-    xx = x * x * s;
-    yy = y * y * s;
-    zz = z * z * s;
-    xy = x * y * s;
-    xz = x * z * s;
-    yz = y * z * s;
-    wx = w * x * s;
-    wy = w * y * s;
-    wz = w * z * s;
+    xs = x * s;
+    ys = y * s;
+    zs = z * s;
+    xx = x * xs;
+    yy = y * ys;
+    zz = z * zs;
+    xy = x * ys;
+    xz = x * zs;
+    yz = y * zs;
+    wx = w * xs;
+    wy = w * ys;
+    wz = w * zs;
     const v0 =
       (1 - yy - zz) * w0 + (xy - wz) * w1 + (xz + wy) * w2 - ((q[3 * j] as number) - (q[3 * i] as number));
     const v1 =
@@ -1232,7 +1272,6 @@ function rpeTranslationFromQuats(
 
 /** Below this squared norm a quaternion counts as zero and maps to the identity (as `writeRotationFromQuat`). */
 const QUAT_NORM_SQ_MIN = 8.881784197001252e-16;
-const IDENTITY3: Mat3 = mat3Identity();
 
 /** `A_i⁻¹ · A_j` of poses (rotations `rot`, positions `pos`), rotation into `outR`, translation into `outT`. */
 function relative(
