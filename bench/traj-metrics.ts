@@ -7,7 +7,10 @@
  *
  * Both read the same two TUM files from a temp dir. "compute" = association + alignment + APE + RPE +
  * statistics on freshly parsed trajectories (nothing cached from an earlier round); "parse" = reading both
- * TUM files. The headline ratio is compute; parse and parse+compute are printed too.
+ * TUM files. The headline ratio is compute; parse and parse+compute are printed too. The estimate has one
+ * pose per reference pose (±2 ms stamp jitter at 100 Hz), so every pose pairs with the pose of the same
+ * index: both Strata and the numpy peer then use the inputs as the associated trajectories without copying
+ * them (an ordinary selection otherwise).
  *
  * Methodology (the machine is shared, so load changes from second to second):
  * - Rounds are interleaved: the numpy peer runs as one long-lived process (`--serve`) that does one round
