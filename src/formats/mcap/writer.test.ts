@@ -1,12 +1,16 @@
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as zstd from "@foxglove/wasm-zstd";
+import { McapWriter } from "@mcap/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isStrataError } from "../../core/index.ts";
 import { commonSchemaText, encoderFor } from "../codec/index.ts";
+import { lz4CompressFrame } from "../lz4.ts";
 import { bufferSource, openFileSource } from "../node-source.ts";
 import { createMcapFileWriter, createMcapWriter, type McapCompression, openMcapReader } from "./index.ts";
-import { memorySink, syntheticMessages, writeSyntheticMcap } from "./test-support.ts";
+import { memorySink, prng, syntheticMessages, writeSyntheticMcap } from "./test-support.ts";
+import { crc32, crc32Combine, crc32Portable } from "./writer.ts";
 
 let dir: string;
 beforeAll(async () => {
@@ -171,5 +175,241 @@ describe("createMcapFileWriter", () => {
     await writer.abort();
     await expect(stat(`${path}.tmp`)).rejects.toThrow();
     await expect(stat(path)).rejects.toThrow();
+  });
+});
+
+/** The same calls through @mcap/core's McapWriter (the layout our writer reproduces). */
+async function referenceMcap(
+  compression: McapCompression,
+  calls: (writer: McapWriter) => Promise<void>,
+  chunkSize: number,
+): Promise<Uint8Array> {
+  await zstd.isLoaded;
+  const parts: Uint8Array[] = [];
+  let position = 0n;
+  const writer = new McapWriter({
+    writable: {
+      write: async (buffer: Uint8Array) => {
+        parts.push(buffer.slice());
+        position += BigInt(buffer.byteLength);
+      },
+      position: () => position,
+    },
+    chunkSize,
+    compressChunk:
+      compression === "none"
+        ? undefined
+        : (data) => ({
+            compression,
+            compressedData: compression === "zstd" ? zstd.compress(data, 3) : lz4CompressFrame(data),
+          }),
+    startChannelId: 1,
+  });
+  await writer.start({ profile: "ros2", library: "strata" });
+  await calls(writer);
+  await writer.end();
+  return Buffer.concat(parts);
+}
+
+describe("layout", () => {
+  const messages = syntheticMessages(1500, 700, 3);
+  const topics = ["/imu", "/gps", "/camera/compressed"];
+  const utf8 = new TextEncoder();
+
+  it.each<[McapCompression, number]>([
+    ["zstd", 0],
+    ["zstd", 1],
+    ["zstd", 2],
+    ["lz4", 1],
+    ["none", 0],
+    ["none", 1],
+  ])(
+    "%s, %i chunk threads asked for: byte-identical to @mcap/core's McapWriter",
+    async (compression, threads) => {
+      const chunkSize = 50_000;
+      const sink = memorySink();
+      const writer = await createMcapWriter(sink, {
+        profile: "ros2",
+        compression,
+        chunkSize,
+        chunkThreads: threads,
+      });
+      const schemaId = await writer.addSchema({
+        name: "pkg/msg/T",
+        encoding: "ros2msg",
+        data: utf8.encode("int32 a"),
+      });
+      await writer.addSchema({ name: "pkg/msg/Unused", encoding: "ros2msg", data: utf8.encode("int8 b") });
+      const ids = await Promise.all(
+        topics.map((topic, i) =>
+          writer.addChannel({
+            topic,
+            schemaId: i === 1 ? 0 : schemaId,
+            messageEncoding: "cdr",
+            metadata: { k: topic },
+          }),
+        ),
+      );
+      await writer.addChannel({ topic: "/silent", schemaId, messageEncoding: "cdr" });
+      for (const [i, m] of messages.entries()) {
+        if (i === 700) await writer.addMetadata({ name: "mid", metadata: { at: "700" } });
+        if (i === 900) {
+          await writer.addAttachment({
+            name: "a.bin",
+            mediaType: "application/octet-stream",
+            logTimeNs: 3n,
+            createTimeNs: 2n,
+            data: m.data,
+          });
+        }
+        // Times step back now and then, so chunk and file time ranges are not simply first/last.
+        const logTimeNs = i % 97 === 5 ? m.logTimeNs - 50_000_000n : m.logTimeNs;
+        await writer.addMessage({
+          channelId: ids[i % 3] as number,
+          logTimeNs,
+          publishTimeNs: logTimeNs + 1n,
+          sequence: m.sequence,
+          data: m.data,
+        });
+      }
+      await writer.end();
+
+      const expected = await referenceMcap(
+        compression,
+        async (w) => {
+          const sid = await w.registerSchema({
+            name: "pkg/msg/T",
+            encoding: "ros2msg",
+            data: utf8.encode("int32 a"),
+          });
+          await w.registerSchema({
+            name: "pkg/msg/Unused",
+            encoding: "ros2msg",
+            data: utf8.encode("int8 b"),
+          });
+          const cids: number[] = [];
+          for (const [i, topic] of topics.entries()) {
+            cids.push(
+              await w.registerChannel({
+                topic,
+                schemaId: i === 1 ? 0 : sid,
+                messageEncoding: "cdr",
+                metadata: new Map([["k", topic]]),
+              }),
+            );
+          }
+          await w.registerChannel({
+            topic: "/silent",
+            schemaId: sid,
+            messageEncoding: "cdr",
+            metadata: new Map(),
+          });
+          for (const [i, m] of messages.entries()) {
+            if (i === 700) await w.addMetadata({ name: "mid", metadata: new Map([["at", "700"]]) });
+            if (i === 900) {
+              await w.addAttachment({
+                name: "a.bin",
+                mediaType: "application/octet-stream",
+                logTime: 3n,
+                createTime: 2n,
+                data: m.data,
+              });
+            }
+            const logTime = i % 97 === 5 ? m.logTimeNs - 50_000_000n : m.logTimeNs;
+            await w.addMessage({
+              channelId: cids[i % 3] as number,
+              logTime,
+              publishTime: logTime + 1n,
+              sequence: m.sequence,
+              data: m.data,
+            });
+          }
+        },
+        chunkSize,
+      );
+      const actual = sink.bytes();
+      expect(actual.byteLength).toBe(expected.byteLength);
+      expect(Buffer.compare(Buffer.from(actual), Buffer.from(expected))).toBe(0);
+      // …and it reads back with CRCs checked.
+      const reader = await openMcapReader(bufferSource("layout.mcap", actual));
+      expect((await reader.summary()).messageCount).toBe(1500n);
+    },
+  );
+
+  it("a file without messages matches too", async () => {
+    const sink = memorySink();
+    const writer = await createMcapWriter(sink, { profile: "ros2", compression: "zstd", chunkThreads: 1 });
+    await writer.addChannel({ topic: "/none", schemaId: 0, messageEncoding: "json" });
+    await writer.end();
+    const expected = await referenceMcap(
+      "zstd",
+      async (w) => {
+        await w.registerChannel({
+          topic: "/none",
+          schemaId: 0,
+          messageEncoding: "json",
+          metadata: new Map(),
+        });
+      },
+      1 << 20,
+    );
+    expect(Buffer.compare(Buffer.from(sink.bytes()), Buffer.from(expected))).toBe(0);
+  });
+});
+
+describe("crc32", () => {
+  /** Bit-at-a-time CRC-32, the definition. */
+  const slowCrc = (bytes: Uint8Array): number => {
+    let c = 0xffffffff;
+    for (const b of bytes) {
+      c ^= b;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+    }
+    return ~c >>> 0;
+  };
+  const random = prng(9);
+  const data = Uint8Array.from({ length: 5000 }, () => Math.floor(random() * 256));
+
+  it.each([
+    ["crc32", crc32],
+    ["crc32Portable", crc32Portable],
+  ])("%s matches the definition at every alignment and length, and the check value", (_name, crc) => {
+    expect(crc(utf8.encode("123456789"))).toBe(0xcbf43926);
+    for (const start of [0, 1, 2, 3, 5]) {
+      for (const length of [0, 1, 7, 8, 9, 15, 16, 17, 100, 4093]) {
+        const view = data.subarray(start, start + length);
+        expect(crc(view)).toBe(slowCrc(view));
+      }
+    }
+  });
+
+  it("combines the CRCs of two pieces into the CRC of both", () => {
+    for (const cut of [0, 1, 8, 999, 2048, 4999, 5000]) {
+      const a = data.subarray(0, cut);
+      const b = data.subarray(cut);
+      expect(crc32Combine(crc32(a), crc32(b), b.byteLength)).toBe(crc32(data));
+    }
+  });
+});
+
+describe("sink failures", () => {
+  it("a sink that fails makes the writer fail, even with writes in flight", async () => {
+    let writes = 0;
+    const sink = {
+      async write(): Promise<void> {
+        writes += 1;
+        if (writes === 3) throw new Error("disk full");
+      },
+    };
+    const writer = await createMcapWriter(sink, { profile: "", compression: "zstd", chunkSize: 1000 });
+    const channelId = await writer.addChannel({ topic: "/a", schemaId: 0, messageEncoding: "raw" });
+    const outcome = (async () => {
+      for (let i = 0; i < 200; i++) {
+        await writer.addMessage({ channelId, logTimeNs: BigInt(i), data: new Uint8Array(500).fill(i) });
+      }
+      await writer.end();
+    })();
+    await expect(outcome).rejects.toThrow(/disk full/);
+    expect(writes).toBe(3);
   });
 });

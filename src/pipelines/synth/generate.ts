@@ -30,6 +30,7 @@ import {
   workerSource,
 } from "./sensor-work.ts";
 import {
+  encodeWithBytes,
   encoderForType,
   headerOf,
   type MessageType,
@@ -127,7 +128,10 @@ interface Topic {
 /** The two container writers behind one small interface. */
 interface CaptureSink {
   addTopic(topic: Topic): Promise<number>;
+  /** Writes a message; the MCAP writer copies `data` before this resolves, the bag writer keeps it. */
   write(topic: Topic, logTimeNs: bigint, data: Uint8Array): Promise<void>;
+  /** True when `data` may be reused once `write` resolved. */
+  readonly copiesData: boolean;
   close(): Promise<void>;
   abort(): Promise<void>;
 }
@@ -137,6 +141,7 @@ async function openSink(
   format: "mcap" | "bag",
   profile: Profile,
   metadata: Record<string, string>,
+  workerThreads: boolean,
 ): Promise<CaptureSink> {
   if (format === "mcap") {
     const writer = await createMcapFileWriter(path, {
@@ -145,6 +150,8 @@ async function openSink(
       compression: "zstd",
       zstdLevel: 1,
       chunkSize: 4 * 1024 * 1024,
+      // Chunk CRCs and zstd run beside the sensor workers, off the thread that builds messages.
+      chunkThreads: workerThreads ? 1 : 0,
     });
     const schemaIds = new Map<MessageType, number>();
     const encoder = new TextEncoder();
@@ -175,6 +182,7 @@ async function openSink(
           sequence: topic.count,
           data,
         }),
+      copiesData: true,
       close: () => writer.end(),
       abort: () => writer.abort(),
     };
@@ -191,6 +199,7 @@ async function openSink(
         latching: topic.latched,
       }),
     write: (topic, logTimeNs, data) => writer.addMessage({ connectionId: topic.id, timeNs: logTimeNs, data }),
+    copiesData: false,
     close: async () => {
       await writer.close();
     },
@@ -329,7 +338,7 @@ export async function generateCapture(options: GenerateCaptureOptions): Promise<
     rain: String(rain),
     start_time_ns: startNs.toString(),
   };
-  const sink = await openSink(options.outPath, format, profile, metadata);
+  const sink = await openSink(options.outPath, format, profile, metadata, options.workerThreads !== false);
   const closers: Array<() => Promise<void>> = [];
   const topics = new Map<string, Topic>();
   let messageCount = 0;
@@ -358,6 +367,34 @@ export async function generateCapture(options: GenerateCaptureOptions): Promise<
         topic.count++;
         messageCount++;
       }
+      lap("write");
+    };
+    /** A message with a large uint8[] (point cloud, image): see encodeWithBytes. */
+    let scratch = new Uint8Array(0);
+    const reuseScratch = (byteLength: number): Uint8Array => {
+      if (scratch.byteLength < byteLength) scratch = new Uint8Array(Math.ceil(byteLength * 1.25));
+      return scratch.subarray(0, byteLength);
+    };
+    const emitWithBytes = async (
+      topic: Topic,
+      logTimeNs: bigint,
+      build: (seq: number, emptyBytes: Uint8Array) => object,
+      bytes: Uint8Array,
+      suffixBytes: number,
+    ): Promise<void> => {
+      const seq = topic.seq;
+      const data = encodeWithBytes(
+        topic.encode,
+        (empty) => build(seq, empty),
+        bytes,
+        suffixBytes,
+        sink.copiesData ? reuseScratch : undefined,
+      );
+      topic.seq++;
+      lap("encode");
+      await sink.write(topic, logTimeNs, data);
+      topic.count++;
+      messageCount++;
       lap("write");
     };
     const header = (ns: bigint, frameId: string, seq: number): object => headerOf(ns, frameId, profile, seq);
@@ -399,11 +436,20 @@ export async function generateCapture(options: GenerateCaptureOptions): Promise<
       return source;
     };
     const staticBoxes = scenario.town.boxes.map((b) => ({ ...b, emissive: b.kind === "kiosk" }));
-    const frameSources = new Map<string, OrderedSource<CameraSetup>>();
-    for (const camera of rig.cameras) {
-      frameSources.set(
-        camera.name,
-        await openSource<CameraSetup>({
+    // The workers start side by side (each loads its modules on its own thread).
+    const [scans, ...cameraSources] = await Promise.all([
+      openSource<LidarSetup>({
+        kind: "lidar",
+        town: scenario.town,
+        rig: rig.lidar,
+        staticBoxes: scenario.town.boxes,
+        seed,
+        rain,
+        ring: new SharedArrayBuffer(lidarSlotBytes(rig.lidar) * (SCANS_AHEAD + 4)),
+        slots: SCANS_AHEAD + 4,
+      }),
+      ...rig.cameras.map((camera) =>
+        openSource<CameraSetup>({
           kind: "camera",
           town: scenario.town,
           model: camera.model,
@@ -411,23 +457,16 @@ export async function generateCapture(options: GenerateCaptureOptions): Promise<
           staticBoxes,
           jpegQuality: 85,
         }),
-      );
-    }
+      ),
+    ]);
+    const frameSources = new Map<string, OrderedSource<CameraSetup>>(
+      rig.cameras.map((camera, i) => [camera.name, cameraSources[i] as OrderedSource<CameraSetup>]),
+    );
     const framesOf = (name: string): OrderedSource<CameraSetup> => {
       const source = frameSources.get(name);
       if (!source) throw new Error(`no frame source for ${name}`);
       return source;
     };
-    const scans = await openSource<LidarSetup>({
-      kind: "lidar",
-      town: scenario.town,
-      rig: rig.lidar,
-      staticBoxes: scenario.town.boxes,
-      seed,
-      rain,
-      ring: new SharedArrayBuffer(lidarSlotBytes(rig.lidar) * (SCANS_AHEAD + 4)),
-      slots: SCANS_AHEAD + 4,
-    });
     const agentsAt = (tSecs: number) =>
       scenario.agents.flatMap((agent) => {
         const p = agentPoseAt(agent, tSecs);
@@ -577,17 +616,23 @@ export async function generateCapture(options: GenerateCaptureOptions): Promise<
           lap("scenario");
           const { data, count } = await scans.take();
           lap("lidar");
-          await emit(get("/lidar/points"), logNs, (seq) => ({
-            header: header(logNs, "lidar", seq),
-            height: 1,
-            width: count,
-            fields: POINT_FIELDS.map((f) => ({ ...f })),
-            is_bigendian: false,
-            point_step: POINT_STEP,
-            row_step: count * POINT_STEP,
+          await emitWithBytes(
+            get("/lidar/points"),
+            logNs,
+            (seq, empty) => ({
+              header: header(logNs, "lidar", seq),
+              height: 1,
+              width: count,
+              fields: POINT_FIELDS.map((f) => ({ ...f })),
+              is_bigendian: false,
+              point_step: POINT_STEP,
+              row_step: count * POINT_STEP,
+              data: empty,
+              is_dense: true,
+            }),
             data,
-            is_dense: true,
-          }));
+            1,
+          );
         }
       }
 
@@ -608,11 +653,13 @@ export async function generateCapture(options: GenerateCaptureOptions): Promise<
           );
           const bytes = await framesOf(camera.name).take();
           lap("cameras");
-          await emit(get(`/${camera.name}/image/compressed`), logNs, (seq) => ({
-            header: header(stampNs, camera.frameId, seq),
-            format: "jpeg",
-            data: bytes,
-          }));
+          await emitWithBytes(
+            get(`/${camera.name}/image/compressed`),
+            logNs,
+            (seq, empty) => ({ header: header(stampNs, camera.frameId, seq), format: "jpeg", data: empty }),
+            bytes,
+            0,
+          );
         }
       }
 

@@ -148,3 +148,42 @@ export function qosProfileYaml(latched: boolean): string {
     "  avoid_ros_namespace_conventions: false",
   ].join("\n");
 }
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * Encodes a message whose large `uint8[]` field is followed only by `suffixBytes` bytes of
+ * byte-aligned fields (PointCloud2: `is_dense`; CompressedImage: nothing). `build` gets an empty
+ * array for that field; its encoding ends in the array's zero length and the suffix, and the bytes
+ * are spliced in between, so they are copied once, into `into` when given (reused by the caller)
+ * or else into a new array. Both ROS 1 and CDR write a `uint8[]` as a uint32 length and the bytes
+ * with no padding after them, so this equals encoding the whole message.
+ */
+export function encodeWithBytes(
+  encode: (message: object) => Uint8Array,
+  build: (emptyBytes: Uint8Array) => object,
+  bytes: Uint8Array,
+  suffixBytes: number,
+  into?: (byteLength: number) => Uint8Array,
+): Uint8Array {
+  const rest = encode(build(NO_BYTES));
+  const headLength = rest.byteLength - suffixBytes;
+  const out = into
+    ? into(rest.byteLength + bytes.byteLength)
+    : new Uint8Array(rest.byteLength + bytes.byteLength);
+  const lengthAt = headLength - 4;
+  if (
+    lengthAt < 0 ||
+    rest[lengthAt] !== 0 ||
+    rest[lengthAt + 1] !== 0 ||
+    rest[lengthAt + 2] !== 0 ||
+    rest[lengthAt + 3] !== 0
+  ) {
+    throw new Error("encodeWithBytes: the encoding does not end in an empty uint8[] and the suffix");
+  }
+  out.set(rest.subarray(0, headLength), 0);
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(lengthAt, bytes.byteLength, true);
+  out.set(bytes, headLength);
+  out.set(rest.subarray(headLength), headLength + bytes.byteLength);
+  return out;
+}
