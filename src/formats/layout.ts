@@ -6,7 +6,7 @@
  * window holds. Other formats (and MCAP files without a usable summary) fall back to `summary()`.
  */
 import { McapIndexedReader } from "@mcap/core";
-import { mcapSupport } from "./mcap-support.ts";
+import { mcapDecompressHandlers } from "./mcap-support.ts";
 import { openFileSource } from "./node-source.ts";
 import { detectFormat, openLog } from "./open.ts";
 import type { AttachmentInfo, ChannelInfo, LogFormat, MetadataInfo, SchemaInfo } from "./types.ts";
@@ -121,7 +121,7 @@ async function withIndexedMcap<T>(
     try {
       index = await McapIndexedReader.Initialize({
         readable: source,
-        decompressHandlers: await mcapSupport().loadDecompressHandlers(),
+        decompressHandlers: await mcapDecompressHandlers(),
       });
     } catch {
       return undefined;

@@ -19,7 +19,7 @@ import {
   type TypedMcapRecord,
   type TypedMcapRecords,
 } from "@mcap/core";
-import { mcapSupport } from "../mcap-support.ts";
+import { mcapDecompressHandlers } from "../mcap-support.ts";
 import { StrataError } from "../../core/index.ts";
 import { type Decoder, decoderFor } from "../codec/index.ts";
 import type {
@@ -105,7 +105,7 @@ export async function openMcapReader(
   const settings: Settings = {
     validateCrcs: options.validateCrcs ?? true,
     mergeBudgetBytes: options.mergeBudgetBytes ?? DEFAULT_MERGE_BUDGET_BYTES,
-    decompressHandlers: await mcapSupport().loadDecompressHandlers(),
+    decompressHandlers: await mcapDecompressHandlers(),
   };
   try {
     const sizeBytes = await source.size();
@@ -126,7 +126,7 @@ export async function* recordStream(
 ): AsyncGenerator<TypedMcapRecord, void, void> {
   yield* scanAllRecords(source, {
     validateCrcs: options.validateCrcs ?? true,
-    decompressHandlers: await mcapSupport().loadDecompressHandlers(),
+    decompressHandlers: await mcapDecompressHandlers(),
   });
 }
 
