@@ -72,8 +72,8 @@ export interface GenerateCaptureOptions {
   /** Capture start (default 2026-01-01T00:00:00Z), never the wall clock. */
   startTimeNs?: bigint;
   /**
-   * Render cameras and cast lidar rays on worker threads (default true), or all on the calling
-   * thread (false). The bytes are the same either way.
+   * Render cameras, cast lidar rays and compress MCAP chunks on worker threads (default true), or
+   * all on the calling thread (false). The bytes are the same either way.
    */
   workerThreads?: boolean;
 }
