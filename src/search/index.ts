@@ -33,6 +33,7 @@ export type {
   SceneIndex,
   SceneIndexOptions,
   SceneResults,
+  SpatialStats,
   VectorIndexKind,
   VectorSearchTuning,
 } from "./lance-scene-index.ts";

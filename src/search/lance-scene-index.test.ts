@@ -6,7 +6,7 @@ import { StrataError } from "../core/index.ts";
 import { scenes } from "./builder.ts";
 import { type SceneGraph, parseGraphPattern, relationMatches } from "./graph.ts";
 import { LanceSceneIndex, type SceneIndex, openSceneIndex } from "./lance-scene-index.ts";
-import type { QueryPlan } from "./plan.ts";
+import { type QueryPlan, type SpatialRegion, formatQuery } from "./plan.ts";
 import type { SceneRow } from "./schema.ts";
 import { SegmentPredicate } from "./spatial.ts";
 import { seededRandom, syntheticSceneRows } from "./synthetic.ts";
@@ -179,7 +179,7 @@ describe("LanceSceneIndex", () => {
   });
 
   it("combines spatial, heading, metadata and kNN predicates exactly, through the IN list and the post-filter", async () => {
-    const postFiltering = await openSceneIndex({ dir, maxInListIds: 5 });
+    const postFiltering = await openSceneIndex({ dir, maxInListIds: 5, spatialFilter: "lance" });
     try {
       const rand = seededRandom(7);
       let nonEmpty = 0;
@@ -217,6 +217,116 @@ describe("LanceSceneIndex", () => {
       expect(await postFiltering.query({ ...everywhere, limit: 7 }).toArray()).toHaveLength(7);
     } finally {
       await postFiltering.close();
+    }
+  });
+
+  it("filters spatial candidates in memory exactly as LanceDB and brute force do, and follows writes", async () => {
+    const inMemory = await openSceneIndex({ dir });
+    const inLance = await openSceneIndex({ dir, spatialFilter: "lance" });
+    try {
+      const rand = seededRandom(11);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
+      const ops = ["=", "!=", "<", "<=", ">", ">="] as const;
+      const sample = (): SceneRow => pick(rows);
+      // Each maker returns a predicate whose value comes from a stored row, so "=" can match.
+      const makers: (() => QueryPlan["predicates"][number])[] = [
+        () => ({ field: "speedMaxMps", op: pick(ops), value: sample().features.speedMaxMps }),
+        () => ({ field: "pedestrians", op: pick(ops), value: Math.floor(rand() * 5) }),
+        () =>
+          rand() < 0.4
+            ? { field: "minTtcS", op: pick(["=", "!="] as const), value: null }
+            : { field: "minTtcS", op: pick(ops), value: 1 + rand() * 6 },
+        () => ({ field: "brightness", op: pick(ops), value: rand() }),
+        () => ({ field: "startNs", op: pick(ops), value: sample().startNs }),
+        () => ({ field: "site", op: pick(ops), value: sample().site }),
+        () => ({ field: "rig", op: pick(["=", "!="] as const), value: sample().rig }),
+        () => ({ field: "captureId", op: pick(ops), value: sample().captureId }),
+        () => ({ field: "xM", op: pick(["<", ">="] as const), value: (rand() - 0.5) * AREA_M }),
+      ];
+      expect((await inMemory.spatialStats()).filterColumnBytes).toBeGreaterThan(0);
+      let nonEmpty = 0;
+      for (let q = 0; q < 40; q++) {
+        const plan: QueryPlan = {
+          predicates: Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(makers)()),
+          tags: rand() < 0.4 ? [pick(["night", "urban", "highway", "rain", "hard_brake"])] : [],
+          within: {
+            kind: "circle",
+            xM: (rand() - 0.5) * AREA_M,
+            yM: (rand() - 0.5) * AREA_M,
+            radiusM: 100 + rand() * 500,
+          },
+          graph: [],
+          includeQuarantined: rand() < 0.3,
+        };
+        if (q % 3 === 0) plan.heading = { centerDeg: rand() * 360 - 180, toleranceDeg: 60 };
+        const expected = rows
+          .filter((r) => passes(r, plan))
+          .map((r) => r.sceneId)
+          .sort();
+        const text = formatQuery(plan);
+        expect(ids(await inMemory.query(plan).toArray()), text).toEqual(expected);
+        expect(ids(await inLance.query(plan).toArray()), text).toEqual(expected);
+        const limited = await inMemory.query({ ...plan, limit: 3 }).toArray();
+        expect(limited.length, text).toBe(Math.min(3, expected.length));
+        for (const hit of limited) expect(expected).toContain(hit.sceneId);
+        if (expected.length > 0) nonEmpty++;
+      }
+      expect(nonEmpty).toBeGreaterThan(15);
+      // Every operator on nullable columns (null never compares) and on strings, over a large region.
+      const everywhere: SpatialRegion = { kind: "circle", xM: 0, yM: 0, radiusM: AREA_M };
+      const site = (rows[0] as SceneRow).site;
+      for (const op of ops) {
+        for (const predicate of [
+          { field: "minTtcS", op, value: 3 },
+          { field: "ateRmseM", op, value: 0.15 },
+          { field: "site", op, value: site },
+        ] as QueryPlan["predicates"]) {
+          const plan: QueryPlan = {
+            predicates: [predicate],
+            tags: [],
+            within: everywhere,
+            graph: [],
+            includeQuarantined: false,
+          };
+          const expected = rows
+            .filter((r) => passes(r, plan))
+            .map((r) => r.sceneId)
+            .sort();
+          expect(ids(await inMemory.query(plan).toArray()), formatQuery(plan)).toEqual(expected);
+        }
+      }
+      expect(
+        rows.some((r) => r.features.minTtcS === null) && rows.some((r) => r.features.ateRmseM === null),
+      ).toBe(true);
+      const explained = await inMemory.explain(
+        scenes().within({ xM: 0, yM: 0, radiusM: 300 }).tag("night").plan(),
+      );
+      expect(explained.steps.map((s) => s.stage)).toEqual(["spatial-grid", "post-filter"]);
+      expect(explained.steps[1]?.index).toContain("in-memory filter columns");
+      // The filter columns load on first use: a field not asked for yet grows them by a float64 per row.
+      const before = (await inMemory.spatialStats()).filterColumnBytes;
+      await inMemory.scenes().within({ xM: 0, yM: 0, radiusM: 200 }).where("jerkMaxMps3", ">", 1).toArray();
+      expect((await inMemory.spatialStats()).filterColumnBytes - before).toBeGreaterThanOrEqual(
+        8 * rows.length,
+      );
+
+      // A write drops the columns (this index is the writer); queries stay exact while they reload and after.
+      const region = { xM: 0, yM: 0, radiusM: 400 };
+      const query = () => index.scenes().within(region).where("speedMaxMps", ">", 0).toArray();
+      const inRegion = await query();
+      const capture = inRegion[0]?.captureId as string;
+      expect(await index.setQuarantined(capture, true)).toBeGreaterThan(0);
+      const expectedAfter = ids(inRegion.filter((h) => h.captureId !== capture));
+      expect(ids(await query())).toEqual(expectedAfter);
+      for (let i = 0; i < 100 && (await index.spatialStats()).filterColumnBytes === 0; i++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect((await index.spatialStats()).filterColumnBytes).toBeGreaterThan(0);
+      expect(ids(await query())).toEqual(expectedAfter);
+      await index.setQuarantined(capture, false);
+      expect(ids(await query())).toEqual(ids(inRegion));
+    } finally {
+      await inMemory.close();
+      await inLance.close();
     }
   });
 

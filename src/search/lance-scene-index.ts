@@ -10,9 +10,11 @@
  *   vectors_<embedder>      bring-your-own-model vectors: sceneId, captureId, vector
  *
  * Execution of a plan: the in-memory steps first (spatial grid, then graph patterns restricted to the
- * spatial candidates), then one LanceDB query with the metadata filter as a prefilter (scalar indexes) and
- * the candidates as `sceneId IN (…)` when there are few; with many, candidates are applied after LanceDB.
- * `near` is a LanceDB vector search with that prefilter.
+ * spatial candidates). A spatial plan without `near` then filters its candidates over in-memory filter
+ * columns (scene-columns.ts) and reads only the kept rows' records, by row id (decision 0009). Otherwise one
+ * LanceDB query runs with the metadata filter as a prefilter (scalar indexes) and the candidates as a
+ * coarse-cell prefilter or `sceneId IN (…)`, exact membership checked after LanceDB. `near` is a LanceDB
+ * vector search with that prefilter.
  */
 import path from "node:path";
 import * as lancedb from "@lancedb/lancedb";
@@ -55,6 +57,7 @@ import {
   type SceneRecord,
   type SceneRow,
 } from "./schema.ts";
+import { SceneColumns } from "./scene-columns.ts";
 import { type GridStats, SegmentPredicate, TrajectoryGrid } from "./spatial.ts";
 import { abbreviateSql, sqlInList, sqlSceneFilter, sqlString } from "./sql.ts";
 
@@ -67,7 +70,10 @@ export type VectorIndexKind = "ivf_pq" | "ivf_hnsw_sq" | "ivf_flat" | "none";
 
 /** Search-time knobs of the approximate vector index. */
 export interface VectorSearchTuning {
-  /** IVF partitions probed per query. Default 40 (with √rows / 4 partitions: recall@10 ≈ 0.96–0.99 at 1 M rows). */
+  /**
+   * IVF partitions probed per query. Default 50: with √rows / 4 partitions, filtered recall@10 at 1 M rows is
+   * 0.973 (40: 0.956, 30: 0.907, 60: 0.994; bench/search.ts --sweep), at about the same latency as 40.
+   */
   nprobes: number;
   /** Re-rank `refineFactor × k` candidates with exact distances (PQ/SQ indexes). Default 10. */
   refineFactor: number;
@@ -87,7 +93,19 @@ export interface SceneIndexOptions {
   /** Spatial/graph candidate sets up to this size go into LanceDB as `sceneId IN (…)`; larger ones are
    * applied after LanceDB. Default 2000. */
   maxInListIds?: number;
+  /**
+   * Where the metadata filter of a spatial query (without `near`) runs. "memory" (default): over in-memory
+   * filter columns beside the trajectory grid, then the kept rows' records are read by row id (one small
+   * LanceDB read). "lance": the candidates go to LanceDB as a coarse-cell prefilter or an id list.
+   */
+  spatialFilter?: "memory" | "lance";
   tuning?: Partial<VectorSearchTuning>;
+}
+
+/** The trajectory grid's own counts plus the in-memory filter columns of spatial queries. */
+export interface SpatialStats extends GridStats {
+  /** Bytes held by the filter columns loaded so far (0 when not loaded or `spatialFilter: "lance"`). */
+  filterColumnBytes: number;
 }
 
 export interface CreateIndexesOptions {
@@ -158,7 +176,7 @@ export interface SceneIndex extends SceneQueryExecutor {
   createIndexes(options?: CreateIndexesOptions): Promise<IndexReport>;
   /** Compacts the tables and folds new rows into their indexes. */
   optimize(): Promise<void>;
-  spatialStats(): Promise<GridStats>;
+  spatialStats(): Promise<SpatialStats>;
   close(): Promise<void>;
 }
 
@@ -211,11 +229,15 @@ export class LanceSceneIndex implements SceneIndex {
   readonly #distanceType: DistanceType;
   readonly #cellSizeM: number;
   readonly #maxInListIds: number;
+  readonly #spatialFilter: "memory" | "lance";
   readonly #tuning: VectorSearchTuning;
   readonly #embedderTables = new Map<string, Table>();
   #vectorIndex: VectorIndexKind = "none";
   #grid: TrajectoryGrid | undefined;
   #gridLoading: Promise<TrajectoryGrid> | undefined;
+  /** Filter columns at the current table version; dropped by every write, reloaded on the next spatial query. */
+  #columns: SceneColumns | undefined;
+  #columnsLoading: Promise<void> | undefined;
   #lock: Promise<unknown> = Promise.resolve();
 
   private constructor(init: {
@@ -234,7 +256,8 @@ export class LanceSceneIndex implements SceneIndex {
     this.#distanceType = init.options.distanceType ?? "l2";
     this.#cellSizeM = init.options.spatialCellSizeM ?? 64;
     this.#maxInListIds = init.options.maxInListIds ?? 2000;
-    this.#tuning = { nprobes: 40, refineFactor: 10, ...init.options.tuning };
+    this.#spatialFilter = init.options.spatialFilter ?? "memory";
+    this.#tuning = { nprobes: 50, refineFactor: 10, ...init.options.tuning };
   }
 
   static async open(options: SceneIndexOptions): Promise<LanceSceneIndex> {
@@ -349,6 +372,7 @@ export class LanceSceneIndex implements SceneIndex {
     const trajectoryTable = trajectoriesTable(trajectories);
     await this.#locked(() =>
       lanceCall("upsert", async () => {
+        this.#columns = undefined;
         await mergeBySceneId(this.#scenes, scenes);
         await mergeBySceneId(this.#trajectories, trajectoryTable);
         if (this.#grid) for (const t of trajectories) this.#grid.add(t.sceneId, t.captureId, t);
@@ -360,6 +384,7 @@ export class LanceSceneIndex implements SceneIndex {
     const where = `captureId = ${sqlString(captureId)}`;
     return this.#locked(() =>
       lanceCall("deleteByCapture", async () => {
+        this.#columns = undefined;
         const count = await this.#scenes.countRows(where);
         await this.#scenes.delete(where);
         await this.#trajectories.delete(where);
@@ -374,6 +399,7 @@ export class LanceSceneIndex implements SceneIndex {
   async setQuarantined(captureId: string, quarantined: boolean): Promise<number> {
     return this.#locked(() =>
       lanceCall("setQuarantined", async () => {
+        this.#columns = undefined;
         const result = await this.#scenes.update({
           where: `captureId = ${sqlString(captureId)}`,
           values: { quarantined },
@@ -489,14 +515,42 @@ export class LanceSceneIndex implements SceneIndex {
         }
         grid.trim();
         this.#grid = grid;
+        // Without the filter columns, spatial queries take the LanceDB route (and retry the load later).
+        if (this.#spatialFilter === "memory") await this.#loadColumns().catch(() => undefined);
         return grid;
       }),
     );
     return this.#gridLoading;
   }
 
-  async spatialStats(): Promise<GridStats> {
-    return (await this.#ensureGrid()).stats();
+  /** Reads the filter columns' row ids (call under the lock, with the grid loaded). */
+  async #loadColumns(): Promise<void> {
+    const grid = this.#grid;
+    if (!grid) return;
+    this.#columns = await SceneColumns.load(
+      (columns) =>
+        this.#scenes
+          .query()
+          .select([...columns])
+          .withRowId() as unknown as AsyncIterable<arrow.RecordBatch>,
+      (sceneId) => grid.ordinalOf(sceneId),
+      grid.ordinalCount,
+    );
+  }
+
+  /** After a write: reload the filter columns in the background; queries use LanceDB meanwhile. */
+  #reloadColumnsSoon(): void {
+    if (this.#columnsLoading || !this.#grid || this.#spatialFilter !== "memory") return;
+    this.#columnsLoading = this.#locked(() => this.#loadColumns())
+      .catch(() => undefined)
+      .finally(() => {
+        this.#columnsLoading = undefined;
+      });
+  }
+
+  async spatialStats(): Promise<SpatialStats> {
+    const stats = (await this.#ensureGrid()).stats();
+    return { ...stats, filterColumnBytes: this.#columns?.memoryBytes() ?? 0 };
   }
 
   // ---- reads -------------------------------------------------------------------------------------
@@ -569,7 +623,100 @@ export class LanceSceneIndex implements SceneIndex {
     return { extra: [], postFilter: candidates, via: "post-filter" };
   }
 
+  /** Does the plan take the in-memory route (when the filter columns are current)? */
+  #usesFilterColumns(plan: QueryPlan): boolean {
+    return (
+      this.#spatialFilter === "memory" &&
+      !plan.near &&
+      (plan.within !== undefined || plan.heading !== undefined) &&
+      SceneColumns.supports(plan)
+    );
+  }
+
+  /**
+   * The in-memory route of a spatial query without `near`: grid candidates (restricted by graph patterns)
+   * filtered over the in-memory columns. Undefined when the route does not apply or the columns are stale.
+   */
+  async #filterInMemory(
+    plan: QueryPlan,
+  ): Promise<{ columns: SceneColumns; positions: Int32Array; sceneIds: string[] } | undefined> {
+    if (!this.#usesFilterColumns(plan)) return undefined;
+    const grid = await this.#ensureGrid();
+    const columns = this.#columns;
+    if (!columns) {
+      this.#reloadColumnsSoon();
+      return undefined;
+    }
+    const missing = columns.missing(plan);
+    if (missing.length > 0) {
+      const loaded = await this.#locked(async () => {
+        if (this.#columns !== columns) return false;
+        await columns.loadColumns(missing);
+        return true;
+      }).catch(() => false);
+      if (!loaded || this.#columns !== columns) return undefined;
+    }
+    let ordinals = grid.queryOrdinals(plan.within, plan.heading);
+    if (plan.graph.length > 0 && ordinals.length > 0) {
+      const sceneIds = new Set(ordinals.map((o) => grid.sceneIdAt(o) as string));
+      const matched = await lanceCall("graph match", () => this.graphs.match(plan.graph, { sceneIds }));
+      // Every write drops the columns before it touches the grid: same columns, same grid ordinals.
+      if (this.#columns !== columns) return undefined;
+      ordinals = ordinals.filter((o) => matched.has(grid.sceneIdAt(o) as string));
+    }
+    const all = columns.filter(ordinals, plan);
+    const positions = all.subarray(0, Math.min(plan.limit ?? all.length, all.length));
+    // Ids now, before any await: they check the rows read by id below.
+    const sceneIds = Array.from(positions, (p) => grid.sceneIdAt(columns.ordinalAt(p)) as string);
+    return { columns, positions, sceneIds };
+  }
+
+  /** Records of the kept positions by row id, in table order; rows moved by a concurrent write by sceneId. */
+  async *#fetchPositions(
+    plan: QueryPlan,
+    kept: { columns: SceneColumns; positions: Int32Array; sceneIds: string[] },
+  ): AsyncGenerator<SceneHit> {
+    const end = kept.positions.length;
+    for (let i = 0; i < end; i += 1000) {
+      const part = kept.positions.subarray(i, Math.min(end, i + 1000));
+      const ids = kept.sceneIds.slice(i, i + part.length);
+      const byId = new Map<string, SceneHit>();
+      const taken = await this.#scenes
+        .takeRowIds(Array.from(part, (p) => kept.columns.rowIdAt(p)))
+        .select([...RECORD_COLUMNS])
+        .toArrow()
+        .catch(() => undefined);
+      for (const b of taken?.batches ?? []) {
+        for (const hit of hitsFromBatch(b, { withVector: false, toDistance: this.#toDistance }))
+          byId.set(hit.sceneId, hit);
+      }
+      const missing = ids.filter((id) => !byId.has(id));
+      if (missing.length > 0) {
+        const rows = await lanceCall("query", () =>
+          this.#scenes
+            .query()
+            .where(sqlSceneFilter(plan, [sqlInList("sceneId", missing)]) as string)
+            .select([...RECORD_COLUMNS])
+            .toArrow(),
+        );
+        for (const b of rows.batches) {
+          for (const hit of hitsFromBatch(b, { withVector: false, toDistance: this.#toDistance }))
+            byId.set(hit.sceneId, hit);
+        }
+      }
+      for (const id of ids) {
+        const hit = byId.get(id);
+        if (hit) yield hit;
+      }
+    }
+  }
+
   async *#execute(plan: QueryPlan): AsyncGenerator<SceneHit> {
+    const inMemory = await this.#filterInMemory(plan);
+    if (inMemory) {
+      yield* this.#fetchPositions(plan, inMemory);
+      return;
+    }
     const candidates = await this.#candidates(plan);
     if (candidates && candidates.size === 0) return;
     const { extra, postFilter, via } = this.#candidateRoute(plan, candidates);
@@ -839,6 +986,32 @@ export class LanceSceneIndex implements SceneIndex {
       });
       candidates = combined;
     }
+    if (candidates && this.#usesFilterColumns(plan)) {
+      // The in-memory route (#filterInMemory): metadata filter over typed arrays, records by row id.
+      const metadataWhere = sqlSceneFilter(plan);
+      const alone = metadataWhere ? await this.#scenes.countRows(metadataWhere) : totalRows;
+      steps.push({
+        stage: "post-filter",
+        predicate: metadataWhere ? abbreviateSql(metadataWhere) : "none",
+        index: `in-memory filter columns of the ${candidates.size} candidates (typed arrays beside the grid; independence estimate), then their records by row id`,
+        matchingAlone: alone,
+        estimatedRows: Math.min(
+          plan.limit ?? candidates.size,
+          Math.round((candidates.size * alone) / Math.max(1, totalRows)),
+        ),
+      });
+      return {
+        query: formatQuery(plan),
+        plan,
+        totalRows,
+        steps,
+        lanceFilter: undefined,
+        lancePlan: await this.#scenes
+          .takeRowIds([0n])
+          .select([...RECORD_COLUMNS])
+          .explainPlan(true),
+      };
+    }
     const route = this.#candidateRoute(plan, candidates);
     const pushIn = route.via === "in-list";
     const extra = route.extra;
@@ -1063,6 +1236,7 @@ export class LanceSceneIndex implements SceneIndex {
   async optimize(): Promise<void> {
     await this.#locked(() =>
       lanceCall("optimize", async () => {
+        this.#columns = undefined;
         const tables = [this.#scenes, this.#trajectories];
         for (const name of await this.embedders()) tables.push(await this.#embedderTable(name));
         for (const table of tables) await table.optimize();

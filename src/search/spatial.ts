@@ -68,6 +68,36 @@ export function pointSegmentDistance(
   return Math.hypot(ax + t * dx - px, ay + t * dy - py);
 }
 
+/**
+ * `pointSegmentDistance(c, a→b) <= radiusM`, decided on squared distances (no `Math.hypot`) except within a
+ * relative 1e-9 of the boundary, where the same `Math.hypot` comparison decides: the answer is identical.
+ */
+function withinCircle(
+  cx: number,
+  cy: number,
+  radiusM: number,
+  ax: number,
+  ay: number,
+  bx: number,
+  by: number,
+): boolean {
+  const dx = bx - ax;
+  const dy = by - ay;
+  const lengthSq = dx * dx + dy * dy;
+  let t = 0;
+  if (lengthSq > 0) {
+    t = ((cx - ax) * dx + (cy - ay) * dy) / lengthSq;
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+  }
+  const ex = ax + t * dx - cx;
+  const ey = ay + t * dy - cy;
+  const distanceSq = ex * ex + ey * ey;
+  const radiusSq = radiusM * radiusM;
+  if (distanceSq < radiusSq * (1 - 1e-9)) return true;
+  if (distanceSq > radiusSq * (1 + 1e-9)) return false;
+  return Math.hypot(ex, ey) <= radiusM;
+}
+
 /** The parameter interval [t0, t1] ⊂ [0, 1] of segment a→b within `radiusM` of c, or undefined. */
 export function circleInterval(
   ax: number,
@@ -222,7 +252,7 @@ export class SegmentPredicate {
     }
     if (!this.#hasHeading) {
       if (!r) return true;
-      if (r.kind === "circle") return pointSegmentDistance(r.xM, r.yM, ax, ay, bx, by) <= r.radiusM;
+      if (r.kind === "circle") return withinCircle(r.xM, r.yM, r.radiusM, ax, ay, bx, by);
       return polygonIntervals(ax, ay, bx, by, this.#polygon as Float64Array).length > 0;
     }
     const sweep = wrapPi(h1 - h0);
@@ -476,8 +506,8 @@ export class TrajectoryGrid {
     return this.#queryStamp;
   }
 
-  /** Tests the segment starting at sample `start`; marks and returns its scene id when it matches. */
-  #check(start: number, predicate: SegmentPredicate, stamp: number, out: string[]): void {
+  /** Tests the segment starting at sample `start`; marks its scene and appends its ordinal when it matches. */
+  #check(start: number, predicate: SegmentPredicate, stamp: number, out: number[]): void {
     const ordinal = this.#sampleScene[start] as number;
     if (this.#alive[ordinal] === 0 || this.#stamp[ordinal] === stamp) return;
     const first = this.#firstSample[ordinal] as number;
@@ -492,15 +522,23 @@ export class TrajectoryGrid {
     );
     if (hit) {
       this.#stamp[ordinal] = stamp;
-      out.push(this.#sceneIds[ordinal] as string);
+      out.push(ordinal);
     }
   }
 
   /** Scene ids whose trajectory passes through the region (with the heading range, when given). */
   query(region: SpatialRegion | undefined, heading?: HeadingRange): string[] {
+    return this.queryOrdinals(region, heading).map((ordinal) => this.#sceneIds[ordinal] as string);
+  }
+
+  /**
+   * Like `query`, as scene ordinals: small integers that stay fixed until the grid changes (an add, a
+   * removal or a compaction), for callers that keep per-scene arrays beside the grid.
+   */
+  queryOrdinals(region: SpatialRegion | undefined, heading?: HeadingRange): number[] {
     const predicate = new SegmentPredicate(region, heading);
     const stamp = this.#nextStamp();
-    const out: string[] = [];
+    const out: number[] = [];
     const bounds = predicate.bounds();
     if (!bounds) {
       for (const ordinal of this.#ordinalBySceneId.values()) {
@@ -537,6 +575,21 @@ export class TrajectoryGrid {
     }
     visit(this.#oversized);
     return out;
+  }
+
+  /** The ordinal of a live scene (see `queryOrdinals`), or undefined. */
+  ordinalOf(sceneId: string): number | undefined {
+    return this.#ordinalBySceneId.get(sceneId);
+  }
+
+  /** The scene id of an ordinal. */
+  sceneIdAt(ordinal: number): string | undefined {
+    return this.#sceneIds[ordinal];
+  }
+
+  /** One more than the largest ordinal handed out (live or removed). */
+  get ordinalCount(): number {
+    return this.#sceneIds.length;
   }
 
   stats(): GridStats {
