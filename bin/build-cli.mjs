@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the `strata` command's own TypeScript (src/**) into dist/cli/ so the command starts without
-// compiling ~300 modules through the TypeScript loader on every run. Dependencies stay external (Node
-// loads them from node_modules as usual). Dynamic imports stay lazy: they become separate chunks.
+// compiling ~300 modules through the TypeScript loader on every run. Most dependencies stay external (Node
+// loads them from node_modules as usual; see BUNDLED_PACKAGES). Dynamic imports stay lazy chunks.
 //
 // Each source file's `import.meta.url` is replaced by that file's own URL, so paths resolved relative to a
 // module (JSON schemas beside their code, the web build, the synth worker entry) mean the same in the
@@ -26,6 +26,40 @@ const ownModuleUrl = {
         ? source.replaceAll("import.meta.url", JSON.stringify(pathToFileURL(args.path).href))
         : source;
       return { contents, loader: "ts" };
+    });
+  },
+};
+
+/**
+ * Pure-JavaScript dependencies that every command loads are bundled too: one parsed file instead of
+ * hundreds of module resolutions (kysely alone is ~500 files). Native addons, packages that find files
+ * beside themselves (the wasm decoders), and packages loaded lazily with `require` stay external.
+ */
+const BUNDLED_PACKAGES = new Set([
+  "kysely",
+  "zod",
+  "yaml",
+  "commander",
+  "hono",
+  "@hono/node-server",
+  "@foxglove/rosmsg",
+  "@foxglove/rosmsg-serialization",
+  "@foxglove/rosmsg2-serialization",
+  "@foxglove/ros2idl-parser",
+  "@foxglove/rosbag",
+  "@foxglove/cdr",
+  "@foxglove/message-definition",
+]);
+
+/** esbuild plugin: bare imports stay external unless their package is in BUNDLED_PACKAGES. */
+const externalPackages = {
+  name: "external-packages",
+  setup(builder) {
+    builder.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith("node:")) return { path: args.path, external: true };
+      const parts = args.path.split("/");
+      const name = args.path.startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? "");
+      return BUNDLED_PACKAGES.has(name) ? undefined : { path: args.path, external: true };
     });
   },
 };
@@ -56,15 +90,20 @@ const result = await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  packages: "external",
   sourcemap: "linked",
   metafile: true,
   logLevel: "warning",
-  plugins: [ownModuleUrl],
+  plugins: [externalPackages, ownModuleUrl],
+  // Bundled CommonJS packages `require` Node's built-ins; ES module output has no `require` of its own.
+  banner: {
+    js: 'import { createRequire as __strataCreateRequire } from "node:module"; const require = __strataCreateRequire(import.meta.url);',
+  },
 });
-const inputs = Object.keys(result.metafile.inputs)
-  .filter((input) => !input.startsWith("node_modules/"))
-  .sort();
+// The lock file stands for the bundled dependencies: an install that changes them makes the bundle stale.
+const inputs = [
+  ...Object.keys(result.metafile.inputs).filter((input) => !input.includes("node_modules/")),
+  "package-lock.json",
+].sort();
 // `builtAtMs` is when the build started: a source saved while it ran counts as newer than the bundle.
 const current = { build: buildId, builtAtMs: startedMs, inputs };
 const currentTemp = path.join(outDir, `current.json.${process.pid}`);

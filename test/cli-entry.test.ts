@@ -30,15 +30,17 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 describe("CLI bundle", () => {
-  it("lists the CLI's sources and leaves no bundle-relative import.meta.url behind", () => {
+  it("lists the CLI's sources and leaves no bundle-relative import.meta.url in them", () => {
     const { build, inputs } = currentBuild();
     expect(inputs).toContain("src/cli/main.ts");
     expect(inputs).toContain("src/pipelines/contracts/parse.ts");
-    expect(inputs.every((input) => input.startsWith("src/"))).toBe(true);
+    // The lock file stands for the bundled dependencies; everything else is a source file.
+    expect(inputs.filter((input) => !input.startsWith("src/"))).toEqual(["package-lock.json"]);
     const buildDir = path.join(bundleRoot, build);
     const code = readdirSync(buildDir)
       .filter((name) => name.endsWith(".js"))
-      .map((name) => readFileSync(path.join(buildDir, name), "utf8"))
+      // The first line of each file is the banner that gives bundled CommonJS packages a `require`.
+      .map((name) => readFileSync(path.join(buildDir, name), "utf8").split("\n").slice(1).join("\n"))
       .join("\n");
     expect(code).not.toContain("import.meta.url");
     // Every module-relative URL in the bundle points into the sources, at a file that exists.
