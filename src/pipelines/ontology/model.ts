@@ -63,7 +63,9 @@ function schemaValidators(): { ontology: ValidateFunction; changes: ValidateFunc
   if (!validators) {
     const schema = ontologyJsonSchema();
     // ajv loads on first validation, not with every command that imports this module.
-    const { Ajv2020 } = createRequire(import.meta.url)("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
+    const { Ajv2020 } = createRequire(import.meta.url)(
+      "ajv/dist/2020.js",
+    ) as typeof import("ajv/dist/2020.js");
     // strictRequired off: the enum-attribute rule names `values` in an if/then.
     const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
     ajv.addSchema(schema);
