@@ -83,7 +83,8 @@ const buildId = `${startedMs}-${process.pid}`;
 const buildDir = path.join(outDir, buildId);
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { main: "src/cli/main.ts" },
+  // The synth's sensor worker is its own entry, so worker threads start from the bundle too.
+  entryPoints: { main: "src/cli/main.ts", "sensor-worker": "src/pipelines/synth/sensor-worker.ts" },
   outdir: buildDir,
   bundle: true,
   splitting: true,

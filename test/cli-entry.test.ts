@@ -4,7 +4,9 @@
  * the same places, and a command prints the same as when run from the sources.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -33,6 +35,8 @@ describe("CLI bundle", () => {
   it("lists the CLI's sources and leaves no bundle-relative import.meta.url in them", () => {
     const { build, inputs } = currentBuild();
     expect(inputs).toContain("src/cli/main.ts");
+    expect(inputs).toContain("src/pipelines/synth/sensor-worker.ts");
+    expect(existsSync(path.join(bundleRoot, build, "sensor-worker.js"))).toBe(true);
     expect(inputs).toContain("src/pipelines/contracts/parse.ts");
     // The lock file stands for the bundled dependencies; everything else is a source file.
     expect(inputs.filter((input) => !input.startsWith("src/"))).toEqual(["package-lock.json"]);
@@ -59,6 +63,25 @@ describe("CLI bundle", () => {
     expect(schema.$schema).toContain("2020-12");
     expect(Object.keys(schema.properties ?? {})).toContain("topics");
     expect(fromBundle.stdout).toBe(fromSources.stdout);
+  });
+
+  it("synth worker threads start from the bundle too, and write the same bytes as from the sources", () => {
+    currentBuild();
+    const dir = mkdtempSync(path.join(tmpdir(), "strata-cli-entry-"));
+    try {
+      const sha256Of = (env: NodeJS.ProcessEnv): string => {
+        const out = path.join(dir, `${env.STRATA_FROM_SOURCE === "1" ? "sources" : "bundle"}.mcap`);
+        const generated = run(
+          ["demo", "generate", "--out", out, "--seconds", "2", "--seed", "5", "--json"],
+          env,
+        );
+        expect(generated.status, generated.stderr).toBe(0);
+        return createHash("sha256").update(readFileSync(out)).digest("hex");
+      };
+      expect(sha256Of({})).toBe(sha256Of({ STRATA_FROM_SOURCE: "1" }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a coded error from the bundle names its code and exits non-zero, like the sources", () => {

@@ -1,6 +1,13 @@
-// Worker-thread entry for the synthetic sensors: registers the TypeScript loader (the main
-// thread's loader does not reach worker threads), then runs the worker body.
-import { register } from "tsx/esm/api";
+// Worker-thread entry for the synthetic sensors. Runs the worker body from the CLI bundle while it is
+// current (bin/build-cli.mjs builds it as its own entry), else from the sources through the TypeScript
+// loader (the main thread's loader does not reach worker threads).
+import { currentBundleFile } from "../../../bin/current-bundle.mjs";
 
-register();
-await import("./sensor-worker.ts");
+const bundled = currentBundleFile("sensor-worker.js");
+if (bundled !== undefined) {
+  await import(bundled);
+} else {
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import("./sensor-worker.ts");
+}
