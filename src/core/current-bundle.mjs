@@ -2,8 +2,8 @@
 // source it was built from changed since, or STRATA_FROM_SOURCE=1. Callers then run the sources.
 import { readFileSync, statSync } from "node:fs";
 
-const bundleDir = new URL("../dist/cli/", import.meta.url);
-const rootDir = new URL("../", import.meta.url);
+const bundleDir = new URL("../../dist/cli/", import.meta.url);
+const rootDir = new URL("../../", import.meta.url);
 
 /** @param {string} name a file of the build, e.g. `main.js` */
 export function currentBundleFile(name) {
