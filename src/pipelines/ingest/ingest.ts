@@ -116,10 +116,11 @@ export async function ingestPath(
   // 1. Take in every byte once, hashing on the way. The staged bytes become durable in the background
   //    while they are indexed, and get their blob names just before the catalog commit.
   const staged: StagedBlob[] = [];
+  const stored: StoredFile[] = [];
+  // Empties the list, so a second call (an error after an early discard) does nothing.
   const discardStaged = async (): Promise<void> => {
-    await Promise.all(staged.map((s) => s.discard()));
+    await Promise.all(staged.splice(0).map((s) => s.discard()));
   };
-  let stored: StoredFile[];
   let sha256: Sha256Hex;
   try {
     let doneBytesBefore = 0;
@@ -129,13 +130,9 @@ export async function ingestPath(
         { onProgress: (done) => options.onProgress?.(doneBytesBefore + done, totalBytes) },
       );
       staged.push(stage);
+      stored.push({ pathInCapture: file.pathInCapture, sha256: stage.sha256, sizeBytes: stage.sizeBytes });
       doneBytesBefore += stage.sizeBytes;
     }
-    stored = files.map((file, i) => ({
-      pathInCapture: file.pathInCapture,
-      sha256: staged[i]?.sha256 ?? "",
-      sizeBytes: staged[i]?.sizeBytes ?? 0,
-    }));
     sha256 = captureSha256(stored, isDirectory);
     const existing = await deps.catalog.findCaptureBySha256(sha256);
     if (existing) {
