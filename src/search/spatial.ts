@@ -59,13 +59,16 @@ export function pointSegmentDistance(
 ): number {
   const dx = bx - ax;
   const dy = by - ay;
-  const lengthSq = dx * dx + dy * dy;
-  let t = 0;
-  if (lengthSq > 0) {
-    t = ((px - ax) * dx + (py - ay) * dy) / lengthSq;
-    t = t < 0 ? 0 : t > 1 ? 1 : t;
-  }
+  const t = closestOnSegment(px, py, ax, ay, dx, dy);
   return Math.hypot(ax + t * dx - px, ay + t * dy - py);
+}
+
+/** Parameter in [0, 1] of the point of segment a→(a + d) closest to (px, py); 0 when the segment is a point. */
+function closestOnSegment(px: number, py: number, ax: number, ay: number, dx: number, dy: number): number {
+  const lengthSq = dx * dx + dy * dy;
+  if (!(lengthSq > 0)) return 0;
+  const t = ((px - ax) * dx + (py - ay) * dy) / lengthSq;
+  return t < 0 ? 0 : t > 1 ? 1 : t;
 }
 
 /**
@@ -83,12 +86,7 @@ function withinCircle(
 ): boolean {
   const dx = bx - ax;
   const dy = by - ay;
-  const lengthSq = dx * dx + dy * dy;
-  let t = 0;
-  if (lengthSq > 0) {
-    t = ((cx - ax) * dx + (cy - ay) * dy) / lengthSq;
-    t = t < 0 ? 0 : t > 1 ? 1 : t;
-  }
+  const t = closestOnSegment(cx, cy, ax, ay, dx, dy);
   const ex = ax + t * dx - cx;
   const ey = ay + t * dy - cy;
   const distanceSq = ex * ex + ey * ey;
