@@ -5,9 +5,11 @@
  * its own process into a fresh home; the time of the `ingestPath` call is reported (process start-up
  * excluded), and in the QA runs the QA pass alone (wall and CPU). Runs alternate bare/QA, swapping which
  * goes first every round, so drifting load on the machine hits both alike.
- * Target: the QA pass costs ≤ 15% of ingest without QA. The verdict uses medians over the runs (the
- * paired per-round ratios and median against median must both hold); best against best and CPU time are
- * printed beside it, with the load average, because other work on the machine moves single runs a lot.
+ * Target: QA adds ≤ 15% to the time of ingest without QA. The verdict uses medians over the runs (the
+ * paired per-round ratios and median against median must both hold); best against best, the QA pass's
+ * own wall and CPU time are printed beside it, with the load average, because other work on the machine
+ * moves single runs a lot. (Ingest analyses the capture while its bytes are copied and hashed, so the pass
+ * can take longer than it adds.)
  * Usage: npm run bench -- qa [--seconds 100] [--runs 5] [--file existing.mcap] [--full]
  */
 import { spawnSync } from "node:child_process";
@@ -206,21 +208,28 @@ try {
   process.stdout.write(
     `QA: verdict ${last.verdict}, ${last.mode} mode, decoded ${last.decoded} of ${last.indexed} messages\n`,
   );
-  const paired = median(
+  // What the acceptance asks: how much longer ingest takes with QA than without it (wall time). Ingest runs
+  // the analyzers while the bytes are copied and hashed, so the QA pass alone (also printed) can cost more
+  // than it adds.
+  const pairedAdded = median(
+    qa.map((q, i) => q.ingestSecs / ((bare[i] as ChildResult).ingestSecs || Number.NaN) - 1),
+  );
+  const medianAdded = median(col(qa, "ingestSecs")) / median(col(bare, "ingestSecs")) - 1;
+  const bestAdded = min(col(qa, "ingestSecs")) / min(col(bare, "ingestSecs")) - 1;
+  const passRatio = median(
     qa.map((q, i) => q.analyzeSecs / ((bare[i] as ChildResult).ingestSecs || Number.NaN)),
   );
-  const medianRatio = median(col(qa, "analyzeSecs")) / median(col(bare, "ingestSecs"));
-  const bestRatio = min(col(qa, "analyzeSecs")) / min(col(bare, "ingestSecs"));
   const cpuRatio = median(col(qa, "analyzeCpuSecs")) / median(col(bare, "cpuSecs"));
-  const addedRatio = median(col(qa, "ingestSecs")) / median(col(bare, "ingestSecs")) - 1;
+  const signed = (ratio: number) => `${ratio >= 0 ? "+" : ""}${pct(ratio)}`;
   process.stdout.write(
-    `QA time / ingest time without QA (target ≤ ${pct(TARGET)}):\n` +
-      `  median of paired rounds   ${pct(paired).padStart(6)}  ${verdict(paired)}\n` +
-      `  median against median     ${pct(medianRatio).padStart(6)}  ${verdict(medianRatio)}\n` +
-      `  best against best         ${pct(bestRatio).padStart(6)}  ${verdict(bestRatio)}\n` +
-      `  CPU, median against median ${pct(cpuRatio).padStart(5)}  ${verdict(cpuRatio)}\n` +
-      `  (whole ingest + QA against ingest, medians: ${addedRatio >= 0 ? "+" : ""}${pct(addedRatio)}; noisier: two separate processes)\n` +
-      `VERDICT ${verdict(Math.max(paired, medianRatio))}: QA adds ${pct(Math.max(paired, medianRatio))} to ingest (medians)\n`,
+    `What QA adds to ingest time (target ≤ ${pct(TARGET)}):\n` +
+      `  median of paired rounds   ${signed(pairedAdded).padStart(7)}  ${verdict(pairedAdded)}\n` +
+      `  median against median     ${signed(medianAdded).padStart(7)}  ${verdict(medianAdded)}\n` +
+      `  best against best         ${signed(bestAdded).padStart(7)}  ${verdict(bestAdded)}\n` +
+      `The QA pass itself (it runs beside the copy and hash of the bytes):\n` +
+      `  its wall time / ingest without QA, paired median  ${pct(passRatio)}\n` +
+      `  its CPU / CPU of ingest without QA, medians       ${pct(cpuRatio)}\n` +
+      `VERDICT ${verdict(Math.max(pairedAdded, medianAdded))}: QA adds ${signed(Math.max(pairedAdded, medianAdded))} to ingest (medians)\n`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -88,8 +88,8 @@ export function blobStoreContract(
       const dir = await mkdtemp(path.join(tmpdir(), "strata-blob-file-"));
       try {
         const file = path.join(dir, "input.bin");
-        // Several copy chunks and a ragged tail, with content that differs by position.
-        const content = Buffer.alloc(9 * MiB + 12_345);
+        // Many copy chunks (several in flight at once) and a ragged tail, with content that differs by position.
+        const content = Buffer.alloc(41 * MiB + 12_345);
         for (let i = 0; i < content.length; i += 4096) content.writeUInt32LE(i, i);
         await writeFile(file, content);
         const seen: number[] = [];
@@ -105,6 +105,40 @@ export function blobStoreContract(
           code: "STRATA_E_FILE_NOT_FOUND",
         });
         await expect(store.put({ filePath: dir })).rejects.toMatchObject({ code: "STRATA_E_USAGE" });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("a stage stopped by its signal rejects with the signal's reason and stores nothing", async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), "strata-blob-abort-"));
+      try {
+        const file = path.join(dir, "input.bin");
+        const content = pattern(12 * MiB + 5, 3);
+        await writeFile(file, content);
+        const reason = new Error("stop now");
+        // Stopped after the first progress report, i.e. mid-copy.
+        const fromFile = new AbortController();
+        await expect(
+          store.stage(
+            { filePath: file },
+            { signal: fromFile.signal, onProgress: () => fromFile.abort(reason) },
+          ),
+        ).rejects.toBe(reason);
+        const fromStream = new AbortController();
+        await expect(
+          store.stage(chunked(content, 64 * 1024), {
+            signal: fromStream.signal,
+            onProgress: () => fromStream.abort(reason),
+          }),
+        ).rejects.toBe(reason);
+        await expect(store.stage({ filePath: file }, { signal: AbortSignal.abort(reason) })).rejects.toBe(
+          reason,
+        );
+        expect(await store.has(sha256Hex(content))).toBe(false);
+        expect(await collect(store.list())).toEqual([]);
+        // Nothing was left behind: the same file stages and commits afterwards.
+        expect((await (await store.stage({ filePath: file })).commit()).sha256).toBe(sha256Hex(content));
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

@@ -8,15 +8,21 @@ import { sha256Hex } from "../core/index.ts";
 import { blobStoreContract } from "./contract.ts";
 import { LocalBlobStore, putFile } from "./index.ts";
 
-blobStoreContract("LocalBlobStore", async () => {
-  const root = await mkdtemp(path.join(tmpdir(), "strata-blobs-"));
-  const store = new LocalBlobStore(root);
-  return {
-    store,
-    corrupt: (sha256, bytes) => writeFile(store.path(sha256), bytes),
-    dispose: () => rm(root, { recursive: true, force: true }),
-  };
-});
+// Twice: with the default copy (small files in this thread) and with every file copied on a worker thread.
+for (const [label, offThreadMinBytes] of [
+  ["LocalBlobStore", undefined],
+  ["LocalBlobStore, file copies on a worker", 0],
+] as const) {
+  blobStoreContract(label, async () => {
+    const root = await mkdtemp(path.join(tmpdir(), "strata-blobs-"));
+    const store = new LocalBlobStore(root, offThreadMinBytes === undefined ? {} : { offThreadMinBytes });
+    return {
+      store,
+      corrupt: (sha256, bytes) => writeFile(store.path(sha256), bytes),
+      dispose: () => rm(root, { recursive: true, force: true }),
+    };
+  });
+}
 
 describe("LocalBlobStore on disk", () => {
   let root: string;

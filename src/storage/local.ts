@@ -3,6 +3,7 @@ import type { FileHandle } from "node:fs/promises";
 import { link, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { pipeline, Readable, Transform } from "node:stream";
+import { Worker } from "node:worker_threads";
 import { isSha256Hex, type Sha256Hex, StrataError, toStrataError } from "../core/index.ts";
 import type {
   BlobInfo,
@@ -13,17 +14,23 @@ import type {
   PutResult,
   StagedBlob,
 } from "./types.ts";
+import { type CopyFailure, type CopyWorkerData, type CopyWorkerMessage, copyHashed } from "./copy-hashed.mjs";
 
 /** Small chunks are gathered into a buffer of this size before each write (bounds syscalls and memory). */
 const STAGING_BYTES = 1 << 20;
 const READ_CHUNK_BYTES = 1 << 20;
-/** Chunk of a file-to-blob copy (two such buffers per copy). */
-const COPY_CHUNK_BYTES = 4 << 20;
+/** Files at least this large are copied on a worker thread (below it, starting the worker costs more than it saves). */
+const OFF_THREAD_MIN_BYTES = 32 << 20;
 const HOUR_MS = 3_600_000;
 
 export interface LocalBlobStoreOptions {
   /** fsync each blob and its directory before it gets its name (default true; turn off only in throwaway stores). */
   fsync?: boolean;
+  /**
+   * `stage({ filePath })` copies and hashes files at least this large on a worker thread, leaving the calling
+   * thread free (default 32 MiB; 0 sends every file there).
+   */
+  offThreadMinBytes?: number;
 }
 
 export interface SweepOptions {
@@ -48,12 +55,14 @@ export class LocalBlobStore implements BlobStore {
   readonly #blobDir: string;
   readonly #tempDir: string;
   readonly #fsync: boolean;
+  readonly #offThreadMinBytes: number;
 
   constructor(root: string, options: LocalBlobStoreOptions = {}) {
     this.root = path.resolve(root);
     this.#blobDir = path.join(this.root, "sha256");
     this.#tempDir = path.join(this.root, "tmp");
     this.#fsync = options.fsync ?? true;
+    this.#offThreadMinBytes = options.offThreadMinBytes ?? OFF_THREAD_MIN_BYTES;
   }
 
   path(sha256: Sha256Hex): string {
@@ -78,6 +87,7 @@ export class LocalBlobStore implements BlobStore {
 
   async #stage(source: BlobSource, options: PutOptions): Promise<StagedBlob> {
     return fsErrors(async () => {
+      options.signal?.throwIfAborted();
       await mkdir(this.#tempDir, { recursive: true });
       const tempPath = path.join(
         this.#tempDir,
@@ -87,23 +97,29 @@ export class LocalBlobStore implements BlobStore {
       let durable: Promise<void>;
       let written: { sha256: Sha256Hex; sizeBytes: number };
       try {
-        written =
-          "filePath" in source
-            ? await copyHashed(source.filePath, handle, options.onProgress)
-            : await writeHashed(handle, source, options.onProgress);
+        if ("filePath" in source && (await fileSize(source.filePath)) >= this.#offThreadMinBytes) {
+          await handle.close();
+          ({ written, durable } = await copyOffThread(source.filePath, tempPath, this.#fsync, options));
+        } else {
+          written =
+            "filePath" in source
+              ? await copyInThread(source.filePath, handle, options)
+              : await writeHashed(handle, source, options);
+          // The flush to disk starts now and runs while the caller works with the staged bytes.
+          durable = (this.#fsync ? handle.sync() : Promise.resolve()).finally(() => handle.close());
+        }
+        durable.catch(noop);
         const { sha256, sizeBytes } = written;
         if (options.expectedSha256 !== undefined && options.expectedSha256 !== sha256) {
+          await durable.catch(noop);
           throw new StrataError(
             "STRATA_E_CRC_MISMATCH",
             `expected SHA-256 ${options.expectedSha256}, the bytes hash to ${sha256}`,
             { expectedSha256: options.expectedSha256, actualSha256: sha256, sizeBytes },
           );
         }
-        // The flush to disk starts now and runs while the caller works with the staged bytes.
-        durable = (this.#fsync ? handle.sync() : Promise.resolve()).finally(() => handle.close());
-        durable.catch(noop);
       } catch (error) {
-        await handle.close();
+        await handle.close().catch(noop);
         await unlink(tempPath).catch(ignoreMissing);
         throw error;
       }
@@ -249,60 +265,117 @@ function writerIsGone(tempName: string): boolean {
   }
 }
 
-/**
- * Copies a local file into `handle`, hashing on the way, through two reused buffers: the read of one
- * chunk overlaps the write of the previous one, and nothing is allocated per chunk.
- */
-async function copyHashed(
-  filePath: string,
+/** Size of a regular file; 0 (so: copied in this thread, which reports the error) when it cannot be read. */
+async function fileSize(filePath: string): Promise<number> {
+  try {
+    return (await stat(filePath)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** A copy failure as the coded error the caller sees, naming the file and offset. */
+function copyError(failure: CopyFailure, sourcePath: string, targetPath: string): StrataError {
+  if (failure instanceof StrataError) return failure;
+  const file = failure.file ?? targetPath;
+  const context = failure.offset === undefined ? { file } : { file, offset: failure.offset };
+  if (failure.code === "ENOTFILE") return new StrataError("STRATA_E_USAGE", "not a regular file", context);
+  if (failure.code === "ENOENT" && file !== sourcePath) {
+    return new StrataError("STRATA_E_INTERNAL", failure.message, context);
+  }
+  const cause = Object.assign(new Error(failure.message), { code: failure.code, syscall: failure.syscall });
+  return toStrataError(cause, context);
+}
+
+async function copyInThread(
+  sourcePath: string,
   handle: FileHandle,
-  onProgress: ((doneBytes: number) => void) | undefined,
+  options: PutOptions,
 ): Promise<{ sha256: Sha256Hex; sizeBytes: number }> {
-  let input: FileHandle;
-  try {
-    input = await open(filePath, "r");
-  } catch (error) {
-    throw toStrataError(error, { file: filePath });
-  }
-  try {
-    if (!(await input.stat()).isFile())
-      throw new StrataError("STRATA_E_USAGE", "not a regular file", { file: filePath });
-    const hash = createHash("sha256");
-    let buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
-    let spare = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
-    let pendingWrite: Promise<void> = Promise.resolve();
-    let sizeBytes = 0;
-    for (;;) {
-      const { bytesRead } = await input
-        .read(buffer, 0, COPY_CHUNK_BYTES, sizeBytes)
-        .catch((error: unknown) => {
-          throw toStrataError(error, { file: filePath, offset: sizeBytes });
-        });
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-      await pendingWrite; // the other buffer's write: it must finish before that buffer is read into again
-      pendingWrite = writeAll(handle, buffer, bytesRead);
-      sizeBytes += bytesRead;
-      onProgress?.(sizeBytes);
-      [buffer, spare] = [spare, buffer];
-    }
-    await pendingWrite;
-    return { sha256: hash.digest("hex"), sizeBytes };
-  } finally {
-    await input.close();
-  }
+  const result = await copyHashed(sourcePath, handle, {
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    shouldStop: () => options.signal?.aborted === true,
+  }).catch((error: unknown) => {
+    throw copyError(error as CopyFailure, sourcePath, "");
+  });
+  options.signal?.throwIfAborted();
+  return { sha256: result.sha256 as Sha256Hex, sizeBytes: result.sizeBytes };
+}
+
+/**
+ * The copy on a worker thread (copy-hashed.mjs). Resolves once the bytes are copied and hashed, with
+ * `durable` settling when the worker has flushed (if asked) and closed the copy.
+ */
+function copyOffThread(
+  sourcePath: string,
+  targetPath: string,
+  fsync: boolean,
+  options: PutOptions,
+): Promise<{ written: { sha256: Sha256Hex; sizeBytes: number }; durable: Promise<void> }> {
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const workerData: CopyWorkerData = { copyHashedWorker: true, sourcePath, targetPath, fsync, stop };
+  const worker = new Worker(new URL("./copy-hashed.mjs", import.meta.url), { workerData });
+  const onAbort = (): void => {
+    Atomics.store(stop, 0, 1);
+  };
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  let settleDurable: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  const durable = new Promise<void>((resolve, reject) => {
+    settleDurable = { resolve, reject };
+  });
+  return new Promise((resolve, reject) => {
+    let hashed = false;
+    const fail = (error: unknown): void => {
+      options.signal?.removeEventListener("abort", onAbort);
+      if (hashed) settleDurable?.reject(error);
+      else reject(error);
+    };
+    worker.on("message", (message: CopyWorkerMessage) => {
+      switch (message.type) {
+        case "progress":
+          options.onProgress?.(message.doneBytes);
+          return;
+        case "hashed":
+          if (options.signal?.aborted) {
+            reject(options.signal.reason);
+            return;
+          }
+          hashed = true;
+          resolve({
+            written: { sha256: message.sha256 as Sha256Hex, sizeBytes: message.sizeBytes },
+            durable,
+          });
+          return;
+        case "stopped":
+          reject(options.signal?.reason ?? new StrataError("STRATA_E_USAGE", "the copy was stopped"));
+          return;
+        case "done":
+          options.signal?.removeEventListener("abort", onAbort);
+          settleDurable?.resolve();
+          return;
+        case "error":
+          fail(copyError(message.error, sourcePath, targetPath));
+          return;
+      }
+    });
+    worker.on("error", (error) => fail(toStrataError(error, { file: sourcePath })));
+    worker.on("exit", (code) => {
+      if (code !== 0) fail(new StrataError("STRATA_E_INTERNAL", `the copy worker exited with code ${code}`));
+    });
+  });
 }
 
 async function writeHashed(
   handle: FileHandle,
   source: AsyncIterable<unknown>,
-  onProgress: ((doneBytes: number) => void) | undefined,
+  { onProgress, signal }: PutOptions,
 ): Promise<{ sha256: Sha256Hex; sizeBytes: number }> {
   const hash = createHash("sha256");
   const staging = Buffer.allocUnsafe(STAGING_BYTES);
   let staged = 0;
   let sizeBytes = 0;
   for await (const item of source) {
+    signal?.throwIfAborted();
     const chunk = toBytes(item);
     hash.update(chunk);
     sizeBytes += chunk.byteLength;

@@ -15,6 +15,8 @@ export interface PutOptions {
   expectedSha256?: Sha256Hex;
   /** Called as bytes are taken in, with the running byte count. */
   onProgress?: (doneBytes: number) => void;
+  /** Stops taking in bytes: the call rejects with the signal's reason and nothing is stored. */
+  signal?: AbortSignal;
 }
 
 /**

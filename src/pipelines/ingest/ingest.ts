@@ -1,7 +1,8 @@
 /**
- * Ingest: one pass over the input's bytes stores them content-addressed (hashing on the way), then the
- * stored bytes are indexed through the format's own indexes (per-topic stats without decoding payloads
- * where the format allows). All catalog rows of a capture, its lineage run and its audit event commit in
+ * Ingest: one pass over the input's bytes stores them content-addressed (hashing on the way, on a worker
+ * thread for large files) while the input is indexed through the format's own indexes (per-topic stats
+ * without decoding payloads where the format allows) and analysed; if the input changed meanwhile, the
+ * stored copy is analysed instead. All catalog rows of a capture, its lineage run and its audit event commit in
  * one transaction at the end, so a crash leaves either nothing or one complete capture.
  */
 import { readdir, stat } from "node:fs/promises";
@@ -39,11 +40,12 @@ export interface IngestDeps {
   analyzers?: readonly CaptureAnalyzer[];
 }
 
-/** What an analyzer sees of the capture being ingested. */
+/**
+ * What an analyzer sees of the capture being ingested. Analyzers run while the bytes are still being stored
+ * (so the capture's id is not known yet; `commit` receives it).
+ */
 export interface AnalyzerContext {
-  captureId: string;
-  sha256: Sha256Hex;
-  /** The open reader of the stored bytes: analyzers read (and decode) the topics they need. */
+  /** The open reader of the capture: analyzers read (and decode) the topics they need. */
   reader: LogReader;
   summary: LogSummary;
   stats: CaptureStats;
@@ -113,69 +115,47 @@ export async function ingestPath(
     throw new StrataError("STRATA_E_EMPTY_FILE", undefined, { file: absolutePath });
   }
 
-  // 1. Take in every byte once, hashing on the way. The staged bytes become durable in the background
-  //    while they are indexed, and get their blob names just before the catalog commit.
-  const staged: StagedBlob[] = [];
-  const stored: StoredFile[] = [];
-  // Empties the list, so a second call (an error after an early discard) does nothing.
-  const discardStaged = async (): Promise<void> => {
-    await Promise.all(staged.splice(0).map((s) => s.discard()));
-  };
-  let sha256: Sha256Hex;
+  // 1. Take in every byte once, hashing on the way (large files on a worker thread), and meanwhile read the
+  //    source through its own indexes and run the analyzers. The staged bytes become durable in the
+  //    background and get their blob names just before the catalog commit.
+  const identitiesBefore = await fileIdentities(files);
+  const stopStaging = new AbortController();
+  const staging = stageFiles(files, totalBytes, options, deps.blobs, stopStaging.signal);
+  let analysis: Analysis;
   try {
-    let doneBytesBefore = 0;
-    for (const file of files) {
-      const stage = await deps.blobs.stage(
-        { filePath: file.absolutePath },
-        { onProgress: (done) => options.onProgress?.(doneBytesBefore + done, totalBytes) },
-      );
-      staged.push(stage);
-      stored.push({ pathInCapture: file.pathInCapture, sha256: stage.sha256, sizeBytes: stage.sizeBytes });
-      doneBytesBefore += stage.sizeBytes;
-    }
-    sha256 = captureSha256(stored, isDirectory);
-    const existing = await deps.catalog.findCaptureBySha256(sha256);
-    if (existing) {
-      await discardStaged();
-      return await existingResult(existing, deps.catalog);
-    }
+    analysis = await analyse(absolutePath, absolutePath, options, deps);
   } catch (error) {
-    await discardStaged();
+    stopStaging.abort(error);
+    await staging.then(discardAll, noop);
     throw error;
   }
-
-  // 2. Index the staged bytes (not the source, which may change under us).
-  const readPath = (!isDirectory && staged[0]?.localPath) || absolutePath;
-  const reader = await openLog(readPath).catch(async (error: unknown) => {
-    await discardStaged();
-    throw relabel(error, readPath, absolutePath);
-  });
-  const captureId = captureIdFromSha256(sha256);
-  let summary: LogSummary;
-  let stats: CaptureStats;
-  const analyses = new Map<string, AnalyzerResult>();
+  const { staged, stored } = await staging;
+  const sha256 = captureSha256(stored, isDirectory);
   try {
-    summary = await reader.summary();
-    stats = await collectStats(reader, summary);
-    for (const analyzer of deps.analyzers ?? []) {
-      const context = {
-        captureId,
-        sha256,
-        reader,
-        summary,
-        stats,
-        options,
-        catalog: deps.catalog,
-        earlier: analyses,
-      };
-      analyses.set(analyzer.name, await analyzer.analyze(context));
+    const existing = await deps.catalog.findCaptureBySha256(sha256);
+    if (existing) {
+      await discardAll({ staged });
+      return await existingResult(existing, deps.catalog);
+    }
+    // What was analysed must be what was stored. A source that changed meanwhile (still being written?)
+    // is analysed again from the stored copy; a directory, whose copies are separate blobs, is refused.
+    if (!sameIdentities(identitiesBefore, await fileIdentities(files))) {
+      const copy = staged[0]?.localPath;
+      if (isDirectory || copy === undefined) {
+        throw new StrataError(
+          "STRATA_E_CONFLICT",
+          "the input changed while it was being ingested; ingest it again once it is complete",
+          { file: absolutePath },
+        );
+      }
+      analysis = await analyse(copy, absolutePath, options, deps);
     }
   } catch (error) {
-    await discardStaged();
-    throw relabel(error, readPath, absolutePath);
-  } finally {
-    await reader.close();
+    await discardAll({ staged });
+    throw error;
   }
+  const { summary, stats, analyses } = analysis;
+  const captureId = captureIdFromSha256(sha256);
   // The blobs are durable and named before any catalog row refers to them.
   await Promise.all(staged.map((s) => s.commit()));
 
@@ -308,6 +288,94 @@ export async function ingestPath(
   };
 }
 
+interface Analysis {
+  summary: LogSummary;
+  stats: CaptureStats;
+  analyses: Map<string, AnalyzerResult>;
+}
+
+/** Reads the capture at `readPath` (the user's `userPath` or a stored copy of it): summary, stats, analyzers. */
+async function analyse(
+  readPath: string,
+  userPath: string,
+  options: IngestOptions,
+  deps: IngestDeps,
+): Promise<Analysis> {
+  const reader = await openLog(readPath).catch((error: unknown) => {
+    throw relabel(error, readPath, userPath);
+  });
+  try {
+    const summary = await reader.summary();
+    const stats = await collectStats(reader, summary);
+    const analyses = new Map<string, AnalyzerResult>();
+    for (const analyzer of deps.analyzers ?? []) {
+      const context = { reader, summary, stats, options, catalog: deps.catalog, earlier: analyses };
+      analyses.set(analyzer.name, await analyzer.analyze(context));
+    }
+    return { summary, stats, analyses };
+  } catch (error) {
+    throw relabel(error, readPath, userPath);
+  } finally {
+    await reader.close();
+  }
+}
+
+interface StagedFiles {
+  staged: StagedBlob[];
+  stored: StoredFile[];
+}
+
+/** Stages the files one after another; on failure (or `signal`) the ones staged so far are discarded. */
+async function stageFiles(
+  files: InputFile[],
+  totalBytes: number,
+  options: IngestOptions,
+  blobs: BlobStore,
+  signal: AbortSignal,
+): Promise<StagedFiles> {
+  const result: StagedFiles = { staged: [], stored: [] };
+  try {
+    let doneBytesBefore = 0;
+    for (const file of files) {
+      const stage = await blobs.stage(
+        { filePath: file.absolutePath },
+        { signal, onProgress: (done) => options.onProgress?.(doneBytesBefore + done, totalBytes) },
+      );
+      result.staged.push(stage);
+      result.stored.push({
+        pathInCapture: file.pathInCapture,
+        sha256: stage.sha256,
+        sizeBytes: stage.sizeBytes,
+      });
+      doneBytesBefore += stage.sizeBytes;
+    }
+    return result;
+  } catch (error) {
+    await discardAll(result);
+    throw error;
+  }
+}
+
+async function discardAll({ staged }: Pick<StagedFiles, "staged">): Promise<void> {
+  await Promise.all(staged.splice(0).map((s) => s.discard()));
+}
+
+function noop(): void {}
+
+/** What identifies a file's bytes without reading them: any write changes `ctimeNs`. */
+async function fileIdentities(files: InputFile[]): Promise<string[]> {
+  return Promise.all(
+    files.map(async (f) => {
+      const s = await stat(f.absolutePath, { bigint: true }).catch(() => undefined);
+      return s ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : "missing";
+    }),
+  );
+}
+
+function sameIdentities(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 /** Records a failed ingest as a lineage run and an audit event (nothing else is written). */
 export async function recordFailedIngest(
   inputPath: string,
@@ -383,13 +451,17 @@ async function listCaptureFiles(absolutePath: string): Promise<{ files: InputFil
     .filter((e) => e.isFile())
     .map((e) => e.name)
     .sort();
-  if (entries.length === 0)
-    throw new StrataError("STRATA_E_UNKNOWN_FORMAT", "the directory is empty", { file: absolutePath });
   const files: InputFile[] = [];
   for (const name of entries) {
     const filePath = path.join(absolutePath, name);
-    files.push({ absolutePath: filePath, pathInCapture: name, sizeBytes: (await stat(filePath)).size });
+    const sizeBytes = (await stat(filePath)).size;
+    // SQLite's side files, which reading a `.db3` creates: the shared-memory index is a cache, and an
+    // empty write-ahead log holds nothing. (A non-empty log holds messages and is part of the bag.)
+    if (name.endsWith("-shm") || (name.endsWith("-wal") && sizeBytes === 0)) continue;
+    files.push({ absolutePath: filePath, pathInCapture: name, sizeBytes });
   }
+  if (files.length === 0)
+    throw new StrataError("STRATA_E_UNKNOWN_FORMAT", "the directory is empty", { file: absolutePath });
   return { files, isDirectory: true };
 }
 
