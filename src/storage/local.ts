@@ -103,7 +103,7 @@ export class LocalBlobStore implements BlobStore {
         } else {
           written =
             "filePath" in source
-              ? await copyInThread(source.filePath, handle, options)
+              ? await copyInThread(source.filePath, handle, tempPath, options)
               : await writeHashed(handle, source, options);
           // The flush to disk starts now and runs while the caller works with the staged bytes.
           durable = (this.#fsync ? handle.sync() : Promise.resolve()).finally(() => handle.close());
@@ -276,7 +276,6 @@ async function fileSize(filePath: string): Promise<number> {
 
 /** A copy failure as the coded error the caller sees, naming the file and offset. */
 function copyError(failure: CopyFailure, sourcePath: string, targetPath: string): StrataError {
-  if (failure instanceof StrataError) return failure;
   const file = failure.file ?? targetPath;
   const context = failure.offset === undefined ? { file } : { file, offset: failure.offset };
   if (failure.code === "ENOTFILE") return new StrataError("STRATA_E_USAGE", "not a regular file", context);
@@ -290,13 +289,14 @@ function copyError(failure: CopyFailure, sourcePath: string, targetPath: string)
 async function copyInThread(
   sourcePath: string,
   handle: FileHandle,
+  targetPath: string,
   options: PutOptions,
 ): Promise<{ sha256: Sha256Hex; sizeBytes: number }> {
   const result = await copyHashed(sourcePath, handle, {
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     shouldStop: () => options.signal?.aborted === true,
   }).catch((error: unknown) => {
-    throw copyError(error as CopyFailure, sourcePath, "");
+    throw copyError(error as CopyFailure, sourcePath, targetPath);
   });
   options.signal?.throwIfAborted();
   return { sha256: result.sha256 as Sha256Hex, sizeBytes: result.sizeBytes };
