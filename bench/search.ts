@@ -5,10 +5,12 @@
  *    10 km square) into a temp dir through SceneIndex.upsert, then createIndexes (ANN + scalar indexes). The
  *    ground truth (vectors, filter columns) is written beside the index.
  * 2. Query (a child process with --expose-gc, so memory deltas are clean): open the index, load the trajectory
- *    grid, then for each query kind run the same questions through Strata and through LanceDB directly
- *    (bench/peers/lancedb-direct.ts), interleaved, and print p50/p99, recall@10 vs brute force, overhead and
- *    memory. The brute-force answers are computed before the timed loop and the unlimited coverage queries
- *    after it, so no verification work runs between timed queries.
+ *    grid and the in-memory vectors (decision 0014), then for each query kind run the same questions through
+ *    Strata and through LanceDB directly (bench/peers/lancedb-direct.ts), interleaved, and print p50/p99,
+ *    recall@10 vs brute force, overhead and memory. Filter + kNN also runs through Strata's LanceDB route
+ *    (`vectorRoute: "lance"`) in the same loop, and near-a-scene-id as a text query. The brute-force answers
+ *    are computed before the timed loop and the unlimited coverage queries after it, so no verification work
+ *    runs between timed queries.
  *
  * Options: --rows N, --queries N, --index ivf_pq|ivf_hnsw_sq|ivf_flat, --partitions N, --nprobes N,
  * --refine N, --sweep (also try a few nprobes/refine settings), --dir DIR (reuse a built index), --keep.
@@ -23,6 +25,7 @@ import {
   type SceneIndex,
   type VectorIndexKind,
   openSceneIndex,
+  parseQuery,
   seededRandom,
   syntheticScenes,
 } from "../src/search/index.ts";
@@ -201,19 +204,25 @@ function loadTruth(dir: string): Truth {
   };
 }
 
-/** Exact filtered top-k by L2 over all rows. */
+/** Exact filtered top-k by L2 over all rows (skipping row `exclude`). */
 function bruteForce(
   truth: Truth,
   vector: Float32Array,
   minSpeed: number,
   tagBit: number,
   k: number,
+  exclude = -1,
 ): string[] {
   const bestD = new Float64Array(k).fill(Number.POSITIVE_INFINITY);
   const bestI = new Int32Array(k).fill(-1);
   const { vectors, speedMax, tagBits, quarantined } = truth;
   for (let i = 0; i < truth.rows; i++) {
-    if (quarantined[i] || !((speedMax[i] as number) > minSpeed) || ((tagBits[i] as number) & tagBit) === 0)
+    if (
+      i === exclude ||
+      quarantined[i] ||
+      !((speedMax[i] as number) > minSpeed) ||
+      ((tagBits[i] as number) & tagBit) === 0
+    )
       continue;
     let d = 0;
     const base = i * DIM;
@@ -319,6 +328,10 @@ async function queryPhase(dir: string): Promise<void> {
   const gridLoad = await timed(() => index.spatialStats());
   gc();
   const rssGrid = rssBytes();
+  const vectorLoad = await timed(() => index.vectorStats());
+  gc();
+  const rssVectors = rssBytes();
+  const lanceRoute: SceneIndex = await openSceneIndex({ dir: indexDir, tuning, vectorRoute: "lance" });
   const direct: DirectTable = await openDirect(indexDir);
 
   const rand = seededRandom(7);
@@ -341,8 +354,20 @@ async function queryPhase(dir: string): Promise<void> {
   }));
   const knnWhere = (s: KnnSpec): string =>
     `speedMaxMps > ${s.minSpeed} AND array_has_all(tags, ['${s.tag}']) AND quarantined = false`;
-  const strataKnn = (s: KnnSpec, k = 10) =>
-    index.scenes().where("speedMaxMps", ">", s.minSpeed).tag(s.tag).near(s.vector, { k }).toArray();
+  const strataKnn = (s: KnnSpec, k = 10, on: SceneIndex = index) =>
+    on.scenes().where("speedMaxMps", ">", s.minSpeed).tag(s.tag).near(s.vector, { k }).toArray();
+  // (c) near a stored scene, as a text query; the peer reads the scene's vector, then searches without it.
+  const sceneSpecs = knnSpecs.map((s) => ({ ...s, source: Math.floor(rand() * truth.rows) }));
+  const sceneText = (s: KnnSpec & { source: number }): string =>
+    `speedMaxMps > ${s.minSpeed} and tag:${s.tag} and near:${sceneIdOf(s.source)} and k:10`;
+  const strataNearScene = (s: KnnSpec & { source: number }) =>
+    index.query(parseQuery(sceneText(s))).toArray();
+  const directNearScene = async (s: KnnSpec & { source: number }) => {
+    const id = sceneIdOf(s.source);
+    const [row] = await direct.table.query().where(`sceneId = '${id}'`).select(["vector"]).limit(1).toArray();
+    const vector = Float32Array.from(row?.vector as ArrayLike<number>);
+    return directKnn(direct, vector, `${knnWhere(s)} AND sceneId <> '${id}'`, 10, tuning, COLUMNS);
+  };
   const strataSpatial = (s: SpatialSpec) =>
     index
       .scenes()
@@ -362,7 +387,12 @@ async function queryPhase(dir: string): Promise<void> {
   // Warm-up (caches, index pages), not measured.
   for (const s of knnSpecs.slice(queryCount)) {
     await strataKnn(s);
+    await strataKnn(s, 10, lanceRoute);
     await directKnn(direct, s.vector, knnWhere(s), 10, tuning, COLUMNS);
+  }
+  for (const s of sceneSpecs.slice(queryCount)) {
+    await strataNearScene(s);
+    await directNearScene(s);
   }
   for (const s of spatialSpecs.slice(queryCount)) {
     await strataSpatial(s);
@@ -371,12 +401,14 @@ async function queryPhase(dir: string): Promise<void> {
   gc();
   const rssWarm = rssBytes();
 
-  // (a) filter + kNN, k = 10.
+  // (a) filter + kNN, k = 10: Strata (in-memory route), Strata's LanceDB route and LanceDB direct, rotating.
   const strataA: number[] = [];
+  const lanceRouteA: number[] = [];
   const directA: number[] = [];
   let found = 0;
   let relevant = 0;
   let directFound = 0;
+  let lanceRouteFound = 0;
   // The exact answers first: a JS brute force over every row between timed queries would charge its CPU
   // time to the next query on a shared machine (the scheduler deprioritises a process that just ran).
   const truthSets = knnSpecs
@@ -385,7 +417,42 @@ async function queryPhase(dir: string): Promise<void> {
   for (let q = 0; q < queryCount; q++) {
     const s = knnSpecs[q] as KnnSpec;
     const runStrata = () => timed(() => strataKnn(s));
+    const runLanceRoute = () => timed(() => strataKnn(s, 10, lanceRoute));
     const runDirect = () => timed(() => directKnn(direct, s.vector, knnWhere(s), 10, tuning, COLUMNS));
+    let a: Awaited<ReturnType<typeof runStrata>> | undefined;
+    let l: Awaited<ReturnType<typeof runLanceRoute>> | undefined;
+    let b: Awaited<ReturnType<typeof runDirect>> | undefined;
+    for (let turn = 0; turn < 3; turn++) {
+      const which = (q + turn) % 3;
+      if (which === 0) a = await runStrata();
+      else if (which === 1) b = await runDirect();
+      else l = await runLanceRoute();
+    }
+    if (!a || !b || !l) throw new Error("unreachable");
+    strataA.push(a.ms);
+    lanceRouteA.push(l.ms);
+    directA.push(b.ms);
+    const exact = truthSets[q] as string[];
+    const exactSet = new Set(exact);
+    relevant += exact.length;
+    found += a.value.filter((h) => exactSet.has(h.sceneId)).length;
+    lanceRouteFound += l.value.filter((h) => exactSet.has(h.sceneId)).length;
+    directFound += (b.value as { sceneId: string }[]).filter((h) => exactSet.has(h.sceneId)).length;
+  }
+  // (c) near a scene id (text query), k = 10.
+  const sceneTruthVectors = sceneSpecs.slice(0, queryCount).map((s) => {
+    const vector = truth.vectors.slice(s.source * DIM, (s.source + 1) * DIM);
+    return bruteForce(truth, vector, s.minSpeed, 1 << TAGS.indexOf(s.tag), 10, s.source);
+  });
+  const strataC: number[] = [];
+  const directC: number[] = [];
+  let foundC = 0;
+  let directFoundC = 0;
+  let relevantC = 0;
+  for (let q = 0; q < queryCount; q++) {
+    const s = sceneSpecs[q] as KnnSpec & { source: number };
+    const runStrata = () => timed(() => strataNearScene(s));
+    const runDirect = () => timed(() => directNearScene(s));
     let a: Awaited<ReturnType<typeof runStrata>>;
     let b: Awaited<ReturnType<typeof runDirect>>;
     if (q % 2 === 0) {
@@ -395,13 +462,12 @@ async function queryPhase(dir: string): Promise<void> {
       b = await runDirect();
       a = await runStrata();
     }
-    strataA.push(a.ms);
-    directA.push(b.ms);
-    const exact = truthSets[q] as string[];
-    const exactSet = new Set(exact);
-    relevant += exact.length;
-    found += a.value.filter((h) => exactSet.has(h.sceneId)).length;
-    directFound += (b.value as { sceneId: string }[]).filter((h) => exactSet.has(h.sceneId)).length;
+    strataC.push(a.ms);
+    directC.push(b.ms);
+    const exactSet = new Set(sceneTruthVectors[q]);
+    relevantC += exactSet.size;
+    foundC += a.value.filter((h) => exactSet.has(h.sceneId)).length;
+    directFoundC += (b.value as { sceneId: string }[]).filter((h) => exactSet.has(h.sceneId)).length;
   }
   // Cross-check the JS brute force with LanceDB's own flat search on a few queries.
   let agree = 0;
@@ -467,6 +533,24 @@ async function queryPhase(dir: string): Promise<void> {
       peer: `the same filtered vector search (same SQL, nprobes ${tuning.nprobes}, refine ${tuning.refineFactor}, same columns, toArray()); its recall@10 ${(directFound / Math.max(1, relevant)).toFixed(3)}`,
     },
     {
+      what: "(a) same, Strata's LanceDB route",
+      p50: percentile(lanceRouteA, 50),
+      p99: percentile(lanceRouteA, 99),
+      recall: (lanceRouteFound / Math.max(1, relevant)).toFixed(3),
+      peerP50: percentile(directA, 50),
+      peerP99: percentile(directA, 99),
+      peer: `as above (vectorRoute: "lance", the route while the in-memory vectors reload)`,
+    },
+    {
+      what: "(c) near a scene id (text), k=10",
+      p50: percentile(strataC, 50),
+      p99: percentile(strataC, 99),
+      recall: (foundC / Math.max(1, relevantC)).toFixed(3),
+      peerP50: percentile(directC, 50),
+      peerP99: percentile(directC, 99),
+      peer: `the scene's vector by sceneId, then the same filtered vector search with sceneId <> it; its recall@10 ${(directFoundC / Math.max(1, relevantC)).toFixed(3)}`,
+    },
+    {
       what: "(b) spatial + filter",
       p50: percentile(strataB, 50),
       p99: percentile(strataB, 99),
@@ -477,6 +561,7 @@ async function queryPhase(dir: string): Promise<void> {
     },
   ];
   const filterColumnBytes = (await index.spatialStats()).filterColumnBytes;
+  const vectorStats = await index.vectorStats();
   const sizes = await indexSizes(direct);
   const vectorIndexBytes = sizes
     .filter((s) => s.name.startsWith("vector"))
@@ -503,7 +588,9 @@ async function queryPhase(dir: string): Promise<void> {
       `trajectory grid: ${gridLoad.value.samples.toLocaleString("en")} samples, ${gridLoad.value.cells} cells, loaded (with the filter columns' row ids) in ${(gridLoad.ms / 1000).toFixed(1)} s, ` +
         `${mb(gridLoad.value.memoryBytes)} MB by its own count, RSS +${mb(rssGrid - rssOpen)} MB`,
       `filter columns of spatial queries (row ids, quarantined, speedMaxMps): ${mb(filterColumnBytes)} MB by their own count (loaded with the grid and on first use; inside the RSS figures)`,
-      `RSS: open index +${mb(rssOpen - rss0)} MB, after warm-up (LanceDB caches) +${mb(rssWarm - rssGrid)} MB; total for the index ${mb(rssWarm - rss0)} MB`,
+      `in-memory vectors (route "memory"): ${vectorStats.rows.toLocaleString("en")} vectors in ${vectorStats.clusters} k-means clusters, loaded (scan, clustering, layout) in ${(vectorLoad.ms / 1000).toFixed(1)} s, ` +
+        `${mb(vectorStats.vectorBytes)} MB by their own count, RSS +${mb(rssVectors - rssGrid)} MB; filter columns with their per-cluster summaries ${mb(vectorStats.filterColumnBytes)} MB (shared with spatial queries)`,
+      `RSS: open index +${mb(rssOpen - rss0)} MB, after warm-up (LanceDB caches) +${mb(rssWarm - rssVectors)} MB; total for the index ${mb(rssWarm - rss0)} MB`,
       `disk: ${mb(diskBytes(indexDir))} MB in all tables; vector index ${mb(vectorIndexBytes)} MB, scalar indexes ${mb(scalarIndexBytes)} MB`,
       `targets: p50 ≤ 10 ms, p99 ≤ 50 ms, recall@10 ≥ 0.95, overhead ≤ 1.3× LanceDB direct`,
       "",
@@ -512,7 +599,7 @@ async function queryPhase(dir: string): Promise<void> {
 
   if (args.sweep) {
     process.stdout.write(
-      "tuning sweep of (a) (same queries, Strata layer):\n  nprobes refine   p50 ms   p99 ms  recall@10\n",
+      "tuning sweep of (a) (same queries, Strata's LanceDB route):\n  nprobes refine   p50 ms   p99 ms  recall@10\n",
     );
     for (const [nprobes, refineFactor] of [
       [20, 10],
@@ -523,7 +610,11 @@ async function queryPhase(dir: string): Promise<void> {
       [50, 10],
       [60, 10],
     ] as const) {
-      const tuned = await openSceneIndex({ dir: indexDir, tuning: { nprobes, refineFactor } });
+      const tuned = await openSceneIndex({
+        dir: indexDir,
+        tuning: { nprobes, refineFactor },
+        vectorRoute: "lance",
+      });
       const times: number[] = [];
       let hits = 0;
       for (let q = 0; q < queryCount; q++) {
@@ -542,6 +633,7 @@ async function queryPhase(dir: string): Promise<void> {
     }
   }
   direct.close();
+  await lanceRoute.close();
   await index.close();
 }
 

@@ -13,8 +13,11 @@
  * spatial candidates). A spatial plan without `near` then filters its candidates over in-memory filter
  * columns (scene-columns.ts) and reads only the kept rows' records, by row id (decision 0009). Otherwise one
  * LanceDB query runs with the metadata filter as a prefilter (scalar indexes) and the candidates as a
- * coarse-cell prefilter or `sceneId IN (…)`, exact membership checked after LanceDB. `near` is a LanceDB
- * vector search with that prefilter.
+ * coarse-cell prefilter or `sceneId IN (…)`, exact membership checked after LanceDB. `near` on the built-in
+ * embedding runs over in-memory vectors grouped by k-means cluster, exact, with the same in-memory filter columns,
+ * and reads only the k results by row id (decision 0014, `vector-clusters.ts`); while those vectors load (first
+ * `near` query, after every write), for bring-your-own vectors, graph patterns and `vectorRoute: "lance"`, `near`
+ * is a LanceDB vector search with that prefilter.
  */
 import path from "node:path";
 import * as lancedb from "@lancedb/lancedb";
@@ -60,6 +63,7 @@ import {
 import { SceneColumns } from "./scene-columns.ts";
 import { type GridStats, SegmentPredicate, TrajectoryGrid } from "./spatial.ts";
 import { abbreviateSql, sqlInList, sqlSceneFilter, sqlString } from "./sql.ts";
+import { ClusterCentroids, type NearestResult, VectorClusters } from "./vector-clusters.ts";
 
 export const SCENES_TABLE = "scenes";
 export const TRAJECTORIES_TABLE = "scene_trajectories";
@@ -99,7 +103,30 @@ export interface SceneIndexOptions {
    * LanceDB read). "lance": the candidates go to LanceDB as a coarse-cell prefilter or an id list.
    */
   spatialFilter?: "memory" | "lance";
+  /**
+   * Where `near` queries on the built-in embedding (l2) run. "memory" (default): over an in-memory copy of the
+   * vectors grouped by k-means cluster, exact (cluster-radius bounds), with the metadata filter over the
+   * in-memory filter columns; only the k results are read from LanceDB, by row id (decision 0014). The copy
+   * (4 bytes × dim per scene, 8 per scene of maps, and slot-order copies of the filter columns queries use) loads in the background on the first `near` query and
+   * after every write; LanceDB's vector search answers meanwhile. "lance": always LanceDB's vector search
+   * (for comparison, and for processes that must not hold the vectors).
+   */
+  vectorRoute?: "memory" | "lance";
+  /** Target rows per k-means cluster of the in-memory vectors. Default 512. */
+  vectorClusterRows?: number;
   tuning?: Partial<VectorSearchTuning>;
+}
+
+/** The in-memory vectors of `vectorRoute: "memory"` (all zero while not loaded, or with "lance"). */
+export interface VectorStats {
+  rows: number;
+  clusters: number;
+  /** Vectors, slot/position maps, cluster means and radii. */
+  vectorBytes: number;
+  /** The filter columns beside them (shared with spatial queries) and their per-cluster summaries. */
+  filterColumnBytes: number;
+  /** Time of the last load (scan, clustering, layout), in seconds. */
+  loadSecs: number;
 }
 
 /** The trajectory grid's own counts plus the in-memory filter columns of spatial queries. */
@@ -177,6 +204,8 @@ export interface SceneIndex extends SceneQueryExecutor {
   /** Compacts the tables and folds new rows into their indexes. */
   optimize(): Promise<void>;
   spatialStats(): Promise<SpatialStats>;
+  /** Loads the in-memory vectors (when `vectorRoute` is "memory" and they are not current) and counts them. */
+  vectorStats(): Promise<VectorStats>;
   close(): Promise<void>;
 }
 
@@ -230,6 +259,8 @@ export class LanceSceneIndex implements SceneIndex {
   readonly #cellSizeM: number;
   readonly #maxInListIds: number;
   readonly #spatialFilter: "memory" | "lance";
+  readonly #vectorRoute: "memory" | "lance";
+  readonly #clusterRows: number;
   readonly #tuning: VectorSearchTuning;
   readonly #embedderTables = new Map<string, Table>();
   #vectorIndex: VectorIndexKind = "none";
@@ -238,6 +269,14 @@ export class LanceSceneIndex implements SceneIndex {
   /** Filter columns at the current table version; dropped by every write, reloaded on the next spatial query. */
   #columns: SceneColumns | undefined;
   #columnsLoading: Promise<void> | undefined;
+  /** In-memory vectors at the positions of `#columns`; dropped with them, reloaded on the next `near` query. */
+  #vectors: VectorClusters | undefined;
+  #vectorsLoading: Promise<void> | undefined;
+  #vectorLoadSecs = 0;
+  /** Cluster centroids, kept across reloads (retrained when the table has doubled or halved since). */
+  #centroids: ClusterCentroids | undefined;
+  /** Writes started through this index; a query that saw another count re-runs on LanceDB. */
+  #writes = 0;
   #lock: Promise<unknown> = Promise.resolve();
 
   private constructor(init: {
@@ -257,6 +296,8 @@ export class LanceSceneIndex implements SceneIndex {
     this.#cellSizeM = init.options.spatialCellSizeM ?? 64;
     this.#maxInListIds = init.options.maxInListIds ?? 2000;
     this.#spatialFilter = init.options.spatialFilter ?? "memory";
+    this.#vectorRoute = init.options.vectorRoute ?? "memory";
+    this.#clusterRows = init.options.vectorClusterRows ?? 512;
     this.#tuning = { nprobes: 50, refineFactor: 10, ...init.options.tuning };
   }
 
@@ -308,6 +349,13 @@ export class LanceSceneIndex implements SceneIndex {
     const run = this.#lock.then(fn);
     this.#lock = run.catch(() => undefined);
     return run;
+  }
+
+  /** Before a write touches the scenes table: the in-memory columns and vectors describe the old version. */
+  #dropSnapshot(): void {
+    this.#writes++;
+    this.#columns = undefined;
+    this.#vectors = undefined;
   }
 
   #toDistance = (raw: number): number => (this.#distanceType === "l2" ? Math.sqrt(Math.max(0, raw)) : raw);
@@ -372,7 +420,7 @@ export class LanceSceneIndex implements SceneIndex {
     const trajectoryTable = trajectoriesTable(trajectories);
     await this.#locked(() =>
       lanceCall("upsert", async () => {
-        this.#columns = undefined;
+        this.#dropSnapshot();
         await mergeBySceneId(this.#scenes, scenes);
         await mergeBySceneId(this.#trajectories, trajectoryTable);
         if (this.#grid) for (const t of trajectories) this.#grid.add(t.sceneId, t.captureId, t);
@@ -384,7 +432,7 @@ export class LanceSceneIndex implements SceneIndex {
     const where = `captureId = ${sqlString(captureId)}`;
     return this.#locked(() =>
       lanceCall("deleteByCapture", async () => {
-        this.#columns = undefined;
+        this.#dropSnapshot();
         const count = await this.#scenes.countRows(where);
         await this.#scenes.delete(where);
         await this.#trajectories.delete(where);
@@ -399,7 +447,7 @@ export class LanceSceneIndex implements SceneIndex {
   async setQuarantined(captureId: string, quarantined: boolean): Promise<number> {
     return this.#locked(() =>
       lanceCall("setQuarantined", async () => {
-        this.#columns = undefined;
+        this.#dropSnapshot();
         const result = await this.#scenes.update({
           where: `captureId = ${sqlString(captureId)}`,
           values: { quarantined },
@@ -523,19 +571,100 @@ export class LanceSceneIndex implements SceneIndex {
     return this.#gridLoading;
   }
 
-  /** Reads the filter columns' row ids (call under the lock, with the grid loaded). */
+  /**
+   * Reads the filter columns' row ids (call under the lock), mapped to the grid's ordinals when the grid is
+   * loaded. A snapshot it replaces at the same positions hands over its loaded columns and the vectors.
+   */
   async #loadColumns(): Promise<void> {
     const grid = this.#grid;
-    if (!grid) return;
-    this.#columns = await SceneColumns.load(
+    const previous = this.#columns;
+    const next = await SceneColumns.load(
       (columns) =>
         this.#scenes
           .query()
           .select([...columns])
           .withRowId() as unknown as AsyncIterable<arrow.RecordBatch>,
-      (sceneId) => grid.ordinalOf(sceneId),
-      grid.ordinalCount,
+      (sceneId) => grid?.ordinalOf(sceneId),
+      grid?.ordinalCount ?? 0,
     );
+    if (previous && previous.samePositions(next)) next.adoptColumns(previous);
+    else this.#vectors = undefined;
+    this.#columns = next;
+  }
+
+  /** Reads the built-in vectors at the filter columns' positions and clusters them (call under the lock). */
+  async #loadVectors(): Promise<void> {
+    if (this.#vectors && this.#columns) return;
+    const started = performance.now();
+    if (!this.#columns) await this.#loadColumns();
+    const columns = this.#columns;
+    if (!columns) return;
+    const dim = this.vectorDim;
+    const rows = columns.rows;
+    const vectors = new Float32Array(rows * dim);
+    let position = 0;
+    const scan = this.#scenes
+      .query()
+      .select(["vector"])
+      .withRowId() as unknown as AsyncIterable<arrow.RecordBatch>;
+    for await (const batch of scan) {
+      const rowIds = batch.getChild("_rowid")?.toArray() as BigInt64Array | undefined;
+      const data = batch.getChild("vector")?.data[0];
+      const child = data?.children[0];
+      if (!rowIds || !data || !child || batch.getChild("vector")?.data.length !== 1)
+        throw new Error("internal: bad vector scan batch");
+      if (position + batch.numRows > rows) throw new Error("internal: the scenes table changed");
+      for (let i = 0; i < batch.numRows; i++)
+        if (rowIds[i] !== columns.rowIdAt(position + i))
+          throw new Error("internal: the scenes table changed");
+      const values = child.values as Float32Array;
+      const from = data.offset * dim + child.offset;
+      vectors.set(values.subarray(from, from + batch.numRows * dim), position * dim);
+      position += batch.numRows;
+    }
+    if (position !== rows) throw new Error("internal: the scenes table changed");
+    const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
+    let centroids = this.#centroids;
+    if (
+      !centroids ||
+      centroids.dim !== dim ||
+      rows > 2 * centroids.trainedRows ||
+      2 * rows < centroids.trainedRows
+    ) {
+      centroids = await ClusterCentroids.train(vectors, rows, dim, {
+        rowsPerCluster: this.#clusterRows,
+        pause,
+      });
+      this.#centroids = centroids;
+    }
+    this.#vectors = await VectorClusters.build(vectors, rows, dim, centroids, pause);
+    this.#vectorLoadSecs = (performance.now() - started) / 1000;
+  }
+
+  /** Loads the in-memory vectors in the background; `near` queries use LanceDB meanwhile. */
+  #reloadVectorsSoon(): Promise<void> {
+    if (this.#vectorRoute !== "memory") return Promise.resolve();
+    this.#vectorsLoading ??= this.#locked(() => lanceCall("loading the vectors", () => this.#loadVectors()))
+      .catch(() => undefined)
+      .finally(() => {
+        this.#vectorsLoading = undefined;
+      });
+    return this.#vectorsLoading;
+  }
+
+  async vectorStats(): Promise<VectorStats> {
+    if (this.#vectorRoute === "memory" && !(this.#vectors && this.#columns)) await this.#reloadVectorsSoon();
+    const vectors = this.#vectors;
+    const columns = this.#columns;
+    if (!vectors || !columns)
+      return { rows: 0, clusters: 0, vectorBytes: 0, filterColumnBytes: 0, loadSecs: 0 };
+    return {
+      rows: vectors.rows,
+      clusters: vectors.clusterCount,
+      vectorBytes: vectors.memoryBytes() + (this.#centroids?.memoryBytes() ?? 0),
+      filterColumnBytes: columns.memoryBytes() + columns.summaryBytes(vectors.groups),
+      loadSecs: this.#vectorLoadSecs,
+    };
   }
 
   /** After a write: reload the filter columns in the background; queries use LanceDB meanwhile. */
@@ -711,10 +840,101 @@ export class LanceSceneIndex implements SceneIndex {
     }
   }
 
+  /** Does a `near` plan take the in-memory vector route (when the vectors are current)? */
+  #usesVectorRoute(plan: QueryPlan): boolean {
+    return (
+      this.#vectorRoute === "memory" &&
+      plan.near !== undefined &&
+      plan.near.embedder === undefined &&
+      this.#distanceType === "l2" &&
+      plan.graph.length === 0 &&
+      SceneColumns.supports(plan)
+    );
+  }
+
+  /**
+   * The in-memory vector route (decision 0014): exact filtered kNN over the clustered vectors, the filter over
+   * the in-memory columns (spatial plans: over the grid's candidates), then the k records by row id.
+   * Undefined when the route does not apply or the snapshot is not current (the caller uses LanceDB).
+   */
+  async #nearestInMemory(plan: QueryPlan): Promise<{ hits: SceneHit[]; result: NearestResult } | undefined> {
+    const near = plan.near;
+    if (!near || !this.#usesVectorRoute(plan)) return undefined;
+    const writes = this.#writes;
+    if (!this.#vectors || !this.#columns) {
+      void this.#reloadVectorsSoon();
+      return undefined;
+    }
+    const k = Math.min(near.k, plan.limit ?? near.k);
+    const target = await this.#targetVector(near);
+    if (target.length !== this.vectorDim)
+      throw usage(`near: the vector has ${target.length} values, the index takes ${this.vectorDim}`);
+    const spatial = plan.within !== undefined || plan.heading !== undefined;
+    const grid = spatial ? await this.#ensureGrid() : undefined;
+    const columns = this.#columns;
+    const vectors = this.#vectors;
+    if (this.#writes !== writes || !columns || !vectors) return undefined;
+    if (grid && columns.ordinalCount !== grid.ordinalCount) return undefined;
+    const missing = columns.missing(plan);
+    if (missing.length > 0) {
+      const loaded = await this.#locked(async () => {
+        if (this.#columns !== columns) return false;
+        await columns.loadColumns(missing);
+        return true;
+      }).catch(() => false);
+      if (!loaded || this.#writes !== writes) return undefined;
+    }
+    const query = Float32Array.from(target);
+    // Near a scene: one more, then drop the scene itself (it is the nearest when it passes the filter).
+    const wanted = near.target.kind === "scene" ? k + 1 : k;
+    const result = grid
+      ? vectors.nearestAmong(
+          columns.filter(grid.queryOrdinals(plan.within, plan.heading), plan),
+          query,
+          wanted,
+        )
+      : vectors.nearest(
+          query,
+          wanted,
+          columns.slotFilter(plan, vectors.groups),
+          columns.groupTest(plan, vectors.groups),
+        );
+    const rowIds = Array.from(result.positions, (p) => columns.rowIdAt(p));
+    const byRowId = new Map<bigint, SceneHit>();
+    if (rowIds.length > 0) {
+      const taken = await this.#scenes
+        .takeRowIds(rowIds)
+        .select([...RECORD_COLUMNS])
+        .withRowId()
+        .toArrow()
+        .catch(() => undefined);
+      // A write since the search may have moved rows: answer through LanceDB instead.
+      if (!taken || this.#writes !== writes) return undefined;
+      for (const batch of taken.batches) {
+        const taken = batch.getChild("_rowid")?.toArray() as BigInt64Array | undefined;
+        const hits = hitsFromBatch(batch, { withVector: false, toDistance: this.#toDistance });
+        hits.forEach((hit, i) => byRowId.set(taken?.[i] as bigint, hit));
+      }
+    }
+    const hits: SceneHit[] = [];
+    for (let i = 0; i < rowIds.length; i++) {
+      const hit = byRowId.get(rowIds[i] as bigint);
+      if (!hit) return undefined;
+      if (near.target.kind === "scene" && hit.sceneId === near.target.sceneId) continue;
+      hits.push({ ...hit, distance: Math.sqrt(result.distancesSq[i] as number) });
+    }
+    return { hits: hits.slice(0, k), result };
+  }
+
   async *#execute(plan: QueryPlan): AsyncGenerator<SceneHit> {
     const inMemory = await this.#filterInMemory(plan);
     if (inMemory) {
       yield* this.#fetchPositions(plan, inMemory);
+      return;
+    }
+    const nearest = await this.#nearestInMemory(plan);
+    if (nearest) {
+      yield* nearest.hits;
       return;
     }
     const candidates = await this.#candidates(plan);
@@ -1012,6 +1232,45 @@ export class LanceSceneIndex implements SceneIndex {
           .explainPlan(true),
       };
     }
+    if (plan.near && this.#usesVectorRoute(plan) && this.#vectors && this.#columns) {
+      // The in-memory vector route (#nearestInMemory), run here to report what it scanned.
+      const vectors = this.#vectors;
+      const found = await this.#nearestInMemory(plan);
+      if (found) {
+        const metadataWhere = sqlSceneFilter(plan);
+        const alone = metadataWhere ? await this.#scenes.countRows(metadataWhere) : totalRows;
+        const { result } = found;
+        if (candidates) {
+          steps.push({
+            stage: "post-filter",
+            predicate: metadataWhere ? abbreviateSql(metadataWhere) : "none",
+            index: `in-memory filter columns of the ${candidates.size} candidates (typed arrays; independence estimate)`,
+            matchingAlone: alone,
+            estimatedRows: result.vectorsCompared,
+          });
+        }
+        steps.push({
+          stage: "vector-search",
+          predicate: `near ${plan.near.target.kind === "scene" ? plan.near.target.sceneId : "a vector"}, k=${Math.min(plan.near.k, plan.limit ?? plan.near.k)}${!candidates && metadataWhere ? `, filter ${abbreviateSql(metadataWhere)}` : ""}`,
+          index: candidates
+            ? `in-memory vectors (route: memory): exact distances to the ${result.vectorsCompared} filtered candidates; records of the results by row id`
+            : `in-memory vectors (route: memory): ${vectors.clusterCount} k-means clusters of ${vectors.rows} vectors visited by cluster-radius lower bound, exact; filter over in-memory columns with per-cluster summaries; this query visited ${result.clustersVisited} clusters, scanned ${result.rowsScanned} rows, compared ${result.vectorsCompared} vectors; records of the results by row id`,
+          matchingAlone: alone,
+          estimatedRows: found.hits.length,
+        });
+        return {
+          query: formatQuery(plan),
+          plan,
+          totalRows,
+          steps,
+          lanceFilter: undefined,
+          lancePlan: await this.#scenes
+            .takeRowIds([0n])
+            .select([...RECORD_COLUMNS])
+            .explainPlan(true),
+        };
+      }
+    }
     const route = this.#candidateRoute(plan, candidates);
     const pushIn = route.via === "in-list";
     const extra = route.extra;
@@ -1070,10 +1329,19 @@ export class LanceSceneIndex implements SceneIndex {
       steps.push({
         stage: "vector-search",
         predicate: `near ${plan.near.target.kind === "scene" ? plan.near.target.sceneId : "a vector"}, k=${k}${plan.near.embedder ? ` using ${plan.near.embedder}` : ""}`,
-        index:
+        index: `${
           vectorIndex === "none"
             ? "none: exact flat search over the prefiltered rows"
-            : `${vectorIndex.toUpperCase()}(vector), nprobes=${this.#tuning.nprobes}, refineFactor=${this.#tuning.refineFactor}, prefiltered`,
+            : `${vectorIndex.toUpperCase()}(vector), nprobes=${this.#tuning.nprobes}, refineFactor=${this.#tuning.refineFactor}, prefiltered`
+        } (route: lance${
+          this.#vectorRoute === "lance"
+            ? ', vectorRoute "lance"'
+            : this.#usesVectorRoute(plan)
+              ? ", in-memory vectors not loaded yet"
+              : plan.near.embedder || this.#distanceType !== "l2" || plan.graph.length > 0
+                ? ": embedder vectors, cosine and graph patterns stay on LanceDB"
+                : ": sceneId predicates stay on LanceDB"
+        })`,
         matchingAlone: totalRows,
         estimatedRows: Math.min(k, rowsAfter),
       });
@@ -1236,7 +1504,7 @@ export class LanceSceneIndex implements SceneIndex {
   async optimize(): Promise<void> {
     await this.#locked(() =>
       lanceCall("optimize", async () => {
-        this.#columns = undefined;
+        this.#dropSnapshot();
         const tables = [this.#scenes, this.#trajectories];
         for (const name of await this.embedders()) tables.push(await this.#embedderTable(name));
         for (const table of tables) await table.optimize();

@@ -13,6 +13,10 @@
  * for numbers and times, 4 for strings and tags plus their dictionaries). Null numbers are NaN (stored
  * numbers are finite, so NaN means null). The snapshot is only valid for the table version it was read at;
  * the owner drops it on every write.
+ *
+ * The same columns filter `near` queries of the in-memory vector route (decision 0014): `rowTest` is the plan's
+ * filter as one test of a position, and `groupTest` rules out whole vector clusters from per-cluster summaries
+ * (min/max, null presence, codes present), computed once per cluster layout and column.
  */
 import type * as arrow from "apache-arrow";
 import type { FieldPredicate, QueryPlan } from "./plan.ts";
@@ -62,6 +66,172 @@ function rowIdsOf(batch: arrow.RecordBatch): ArrayLike<bigint> {
   return column.toArray() as BigInt64Array;
 }
 
+/** Does the row at a table position pass a filter? */
+export type PositionTest = (position: number) => boolean;
+
+/**
+ * Positions split into groups (e.g. vector clusters): group g holds `positions[start[g] … start[g + 1])`.
+ */
+export interface PositionGroups {
+  readonly count: number;
+  readonly start: Int32Array;
+  readonly positions: Int32Array;
+}
+
+/**
+ * The plan's filter over a run of grouped positions: for slot `from + i` of `PositionGroups.positions`
+ * (i < to − from) it clears `mask[i]` when that row fails. The caller sets the mask to 1 first.
+ */
+export type SlotFilter = (from: number, to: number, mask: Uint8Array) => void;
+
+/** A column copied into the slot order of a `PositionGroups` (sequential reads while scanning a group). */
+type SlotColumn =
+  | { kind: "number"; values: Float64Array }
+  | { kind: "string"; codes: Int32Array }
+  | { kind: "tagBits"; bits: Uint32Array }
+  | { kind: "flags"; flags: Uint8Array };
+
+/** Per-group summary of one column (see `SceneColumns.groupTest`). */
+type Summary =
+  | { kind: "live"; rows: Int32Array }
+  | { kind: "range"; min: Float64Array; max: Float64Array; nulls: Uint8Array }
+  | { kind: "nsRange"; min: BigInt64Array; max: BigInt64Array; rows: Int32Array }
+  | { kind: "codes"; words: number; bits: Uint32Array };
+
+const QUARANTINE_SUMMARY = "\u0000quarantined";
+/** String and tag columns with larger dictionaries get no per-group summary. */
+const MAX_SUMMARY_CODES = 1024;
+
+/** One test that passes when every test passes (undefined: no tests). */
+function allOf<T>(tests: ((x: T) => boolean)[]): ((x: T) => boolean) | undefined {
+  const [a, b, c] = tests;
+  if (tests.length === 0 || !a) return undefined;
+  if (tests.length === 1) return a;
+  if (tests.length === 2 && b) return (x) => a(x) && b(x);
+  if (tests.length === 3 && b && c) return (x) => a(x) && b(x) && c(x);
+  return (x) => {
+    for (const test of tests) if (!test(x)) return false;
+    return true;
+  };
+}
+
+/** Slot filters run one after another (undefined: none). */
+function allOf3(parts: SlotFilter[]): SlotFilter | undefined {
+  if (parts.length === 0) return undefined;
+  if (parts.length === 1) return parts[0];
+  return (from, to, mask) => {
+    for (const part of parts) part(from, to, mask);
+  };
+}
+
+/** A number predicate over a slot-order column (NaN is null: it never compares). */
+function numberSlotFilter(p: FieldPredicate, values: Float64Array): SlotFilter {
+  const { op, value } = p;
+  if (value === null) {
+    return op === "="
+      ? (from, to, mask) => {
+          for (let s = from; s < to; s++) if (!Number.isNaN(values[s])) mask[s - from] = 0;
+        }
+      : (from, to, mask) => {
+          for (let s = from; s < to; s++) if (Number.isNaN(values[s])) mask[s - from] = 0;
+        };
+  }
+  const x = value as number;
+  switch (op) {
+    case "=":
+      return (from, to, mask) => {
+        for (let s = from; s < to; s++) if (!(values[s] === x)) mask[s - from] = 0;
+      };
+    case "!=":
+      return (from, to, mask) => {
+        for (let s = from; s < to; s++) {
+          const v = values[s] as number;
+          if (Number.isNaN(v) || v === x) mask[s - from] = 0;
+        }
+      };
+    case "<":
+      return (from, to, mask) => {
+        for (let s = from; s < to; s++) if (!((values[s] as number) < x)) mask[s - from] = 0;
+      };
+    case "<=":
+      return (from, to, mask) => {
+        for (let s = from; s < to; s++) if (!((values[s] as number) <= x)) mask[s - from] = 0;
+      };
+    case ">":
+      return (from, to, mask) => {
+        for (let s = from; s < to; s++) if (!((values[s] as number) > x)) mask[s - from] = 0;
+      };
+    case ">=":
+      return (from, to, mask) => {
+        for (let s = from; s < to; s++) if (!((values[s] as number) >= x)) mask[s - from] = 0;
+      };
+  }
+}
+
+/** A predicate as a test of group summaries: false only when no row of the group can pass. */
+function groupPredicate(
+  p: FieldPredicate,
+  s: Summary,
+  column: LoadedColumn | undefined,
+): (group: number) => boolean {
+  const { op, value } = p;
+  if (s.kind === "range") {
+    const { min, max, nulls } = s;
+    if (value === null)
+      return op === "=" ? (g) => nulls[g] === 1 : (g) => (max[g] as number) >= (min[g] as number);
+    const x = value as number;
+    switch (op) {
+      case "=":
+        return (g) => (min[g] as number) <= x && x <= (max[g] as number);
+      case "!=":
+        return (g) => (max[g] as number) >= (min[g] as number) && !(min[g] === x && max[g] === x);
+      case "<":
+        return (g) => (min[g] as number) < x;
+      case "<=":
+        return (g) => (min[g] as number) <= x;
+      case ">":
+        return (g) => (max[g] as number) > x;
+      case ">=":
+        return (g) => (max[g] as number) >= x;
+    }
+  }
+  if (s.kind === "nsRange") {
+    const { min, max, rows } = s;
+    if (value === null) return op === "=" ? () => false : (g) => (rows[g] as number) > 0;
+    const x = value as bigint;
+    switch (op) {
+      case "=":
+        return (g) => (rows[g] as number) > 0 && (min[g] as bigint) <= x && x <= (max[g] as bigint);
+      case "!=":
+        return (g) => (rows[g] as number) > 0 && !(min[g] === x && max[g] === x);
+      case "<":
+        return (g) => (rows[g] as number) > 0 && (min[g] as bigint) < x;
+      case "<=":
+        return (g) => (rows[g] as number) > 0 && (min[g] as bigint) <= x;
+      case ">":
+        return (g) => (rows[g] as number) > 0 && (max[g] as bigint) > x;
+      case ">=":
+        return (g) => (rows[g] as number) > 0 && (max[g] as bigint) >= x;
+    }
+  }
+  if (s.kind === "codes" && column?.kind === "string") {
+    if (value === null) return op === "=" ? () => false : () => true;
+    const x = value as string;
+    const { words, bits } = s;
+    const accepted = new Uint32Array(words);
+    column.dictionary.forEach((d, code) => {
+      if (compares(op, op === "=" || op === "!=" ? (d === x ? 0 : 1) : compareUtf8(d, x)))
+        accepted[code >>> 5] = (accepted[code >>> 5] as number) | (1 << (code & 31));
+    });
+    return (g) => {
+      for (let w = 0; w < words; w++)
+        if (((bits[g * words + w] as number) & (accepted[w] as number)) !== 0) return true;
+      return false;
+    };
+  }
+  return () => true;
+}
+
 export class SceneColumns {
   /** Rows in the snapshot. */
   readonly rows: number;
@@ -70,6 +240,8 @@ export class SceneColumns {
   readonly #ordinalByPosition: Int32Array;
   readonly #quarantined: Uint8Array;
   readonly #columns = new Map<string, LoadedColumn>();
+  readonly #summaries = new WeakMap<PositionGroups, Map<string, Summary | undefined>>();
+  readonly #slotColumns = new WeakMap<PositionGroups, Map<string, SlotColumn | undefined>>();
   readonly #scan: ColumnScan;
 
   private constructor(
@@ -283,24 +455,289 @@ export class SceneColumns {
   }
 
   /**
+   * The plan's metadata filter (predicates, tags, quarantine) as one test of a position; undefined when it
+   * keeps every row. Every column the plan needs must be loaded.
+   */
+  rowTest(plan: QueryPlan): PositionTest | undefined {
+    const tests = plan.predicates.map((p) => this.#test(p));
+    if (plan.tags.length > 0) tests.push(this.#hasTags(plan.tags));
+    if (!plan.includeQuarantined) {
+      const quarantined = this.#quarantined;
+      tests.unshift((i) => quarantined[i] === 0);
+    }
+    return allOf(tests);
+  }
+
+  /**
    * The positions of the candidate ordinals that pass the plan's metadata filter (predicates, tags,
    * quarantine), in table order. Every column the plan needs must be loaded.
    */
   filter(ordinals: ArrayLike<number>, plan: QueryPlan): Int32Array {
-    const tests = plan.predicates.map((p) => this.#test(p));
-    if (plan.tags.length > 0) tests.push(this.#hasTags(plan.tags));
-    const quarantined = this.#quarantined;
-    const skipQuarantined = !plan.includeQuarantined;
+    const test = this.rowTest(plan);
     const kept = new Int32Array(ordinals.length);
     let count = 0;
-    candidates: for (let c = 0; c < ordinals.length; c++) {
+    for (let c = 0; c < ordinals.length; c++) {
       const position = this.#positionByOrdinal[ordinals[c] as number];
       if (position === undefined || position < 0) continue;
-      if (skipQuarantined && quarantined[position] === 1) continue;
-      for (const test of tests) if (!test(position)) continue candidates;
+      if (test && !test(position)) continue;
       kept[count++] = position;
     }
     return kept.subarray(0, count).sort();
+  }
+
+  /**
+   * A necessary condition of the plan's filter per group of positions (false: no row of the group passes),
+   * from per-group summaries of the columns: min/max and null presence of numbers and times, the codes present
+   * of strings and tags (dictionaries up to 1,024 values), the count of rows not quarantined. Summaries are
+   * computed on first use per groups object and column. Undefined when nothing can be ruled out.
+   */
+  groupTest(plan: QueryPlan, groups: PositionGroups): ((group: number) => boolean) | undefined {
+    let cache = this.#summaries.get(groups);
+    if (!cache) {
+      cache = new Map();
+      this.#summaries.set(groups, cache);
+    }
+    const summary = (name: string): Summary | undefined => {
+      const cached = (cache as Map<string, Summary | undefined>).get(name);
+      if (cached !== undefined || (cache as Map<string, Summary | undefined>).has(name)) return cached;
+      const made = this.#summarize(name, groups);
+      (cache as Map<string, Summary | undefined>).set(name, made);
+      return made;
+    };
+    const tests: ((group: number) => boolean)[] = [];
+    if (!plan.includeQuarantined) {
+      const live = summary(QUARANTINE_SUMMARY);
+      if (live?.kind === "live") tests.push((g) => (live.rows[g] as number) > 0);
+    }
+    for (const p of plan.predicates) {
+      const s = summary(p.field);
+      if (s) tests.push(groupPredicate(p, s, this.#columns.get(p.field)));
+    }
+    if (plan.tags.length > 0) {
+      const s = summary("tags");
+      const column = this.#columns.get("tags");
+      if (s?.kind === "codes" && column?.kind === "tags") {
+        const wanted: number[] = [];
+        for (const tag of new Set(plan.tags)) {
+          const code = column.dictionary.get(tag);
+          if (code === undefined) return () => false;
+          wanted.push(code);
+        }
+        const { words, bits } = s;
+        tests.push((g) => {
+          for (const code of wanted)
+            if (((bits[g * words + (code >>> 5)] as number) & (1 << (code & 31))) === 0) return false;
+          return true;
+        });
+      }
+    }
+    return allOf(tests);
+  }
+
+  /**
+   * The plan's filter as a `SlotFilter` over `groups`, column at a time on copies of the columns in slot order
+   * (numbers, strings, tags with up to 32 distinct values, the quarantine flag; made on first use per groups
+   * and column); times and larger tag dictionaries are tested by position. Undefined when it keeps every row.
+   */
+  slotFilter(plan: QueryPlan, groups: PositionGroups): SlotFilter | undefined {
+    let cache = this.#slotColumns.get(groups);
+    if (!cache) {
+      cache = new Map();
+      this.#slotColumns.set(groups, cache);
+    }
+    const slotColumn = (name: string): SlotColumn | undefined => {
+      const map = cache as Map<string, SlotColumn | undefined>;
+      if (map.has(name)) return map.get(name);
+      const made = this.#slotColumn(name, groups);
+      map.set(name, made);
+      return made;
+    };
+    const { positions } = groups;
+    const parts: SlotFilter[] = [];
+    const byPosition =
+      (test: PositionTest): SlotFilter =>
+      (from, to, mask) => {
+        for (let s = from; s < to; s++)
+          if (mask[s - from] === 1 && !test(positions[s] as number)) mask[s - from] = 0;
+      };
+    if (!plan.includeQuarantined) {
+      const live = slotColumn(QUARANTINE_SUMMARY);
+      if (live?.kind === "flags") {
+        const flags = live.flags;
+        parts.push((from, to, mask) => {
+          for (let s = from; s < to; s++) if (flags[s] === 0) mask[s - from] = 0;
+        });
+      }
+    }
+    for (const p of plan.predicates) {
+      const column = slotColumn(p.field);
+      if (column?.kind === "number") parts.push(numberSlotFilter(p, column.values));
+      else if (column?.kind === "string") {
+        const loaded = this.#columns.get(p.field);
+        if (loaded?.kind !== "string") throw new Error(`internal: ${p.field} is not a string column`);
+        if (p.value === null) {
+          if (p.op === "=") parts.push((from, to, mask) => mask.fill(0, 0, to - from));
+          continue;
+        }
+        const x = p.value as string;
+        const accepted = Uint8Array.from(loaded.dictionary, (d) =>
+          compares(p.op, p.op === "=" || p.op === "!=" ? (d === x ? 0 : 1) : compareUtf8(d, x)) ? 1 : 0,
+        );
+        const codes = column.codes;
+        parts.push((from, to, mask) => {
+          for (let s = from; s < to; s++) if (accepted[codes[s] as number] === 0) mask[s - from] = 0;
+        });
+      } else parts.push(byPosition(this.#test(p)));
+    }
+    if (plan.tags.length > 0) {
+      const column = slotColumn("tags");
+      const loaded = this.#columns.get("tags");
+      if (column?.kind === "tagBits" && loaded?.kind === "tags") {
+        let wanted = 0;
+        for (const tag of plan.tags) {
+          const code = loaded.dictionary.get(tag);
+          if (code === undefined) return (from, to, mask) => mask.fill(0, 0, to - from);
+          wanted |= 1 << code;
+        }
+        const bits = column.bits;
+        parts.push((from, to, mask) => {
+          for (let s = from; s < to; s++) if (((bits[s] as number) & wanted) !== wanted) mask[s - from] = 0;
+        });
+      } else parts.push(byPosition(this.#hasTags(plan.tags)));
+    }
+    return allOf3(parts);
+  }
+
+  #slotColumn(name: string, groups: PositionGroups): SlotColumn | undefined {
+    const positions = groups.positions;
+    const n = positions.length;
+    if (name === QUARANTINE_SUMMARY) {
+      const flags = new Uint8Array(n);
+      for (let s = 0; s < n; s++) flags[s] = this.#quarantined[positions[s] as number] === 1 ? 0 : 1;
+      return { kind: "flags", flags };
+    }
+    const column = this.#columns.get(name);
+    if (column?.kind === "number") {
+      const values = new Float64Array(n);
+      for (let s = 0; s < n; s++) values[s] = column.values[positions[s] as number] as number;
+      return { kind: "number", values };
+    }
+    if (column?.kind === "string") {
+      const codes = new Int32Array(n);
+      for (let s = 0; s < n; s++) codes[s] = column.codes[positions[s] as number] as number;
+      return { kind: "string", codes };
+    }
+    if (column?.kind === "tags" && column.dictionary.size <= 32) {
+      const bits = new Uint32Array(n);
+      for (let s = 0; s < n; s++) {
+        const p = positions[s] as number;
+        let b = 0;
+        for (let j = column.offsets[p] as number; j < (column.offsets[p + 1] as number); j++)
+          b |= 1 << (column.codes[j] as number);
+        bits[s] = b;
+      }
+      return { kind: "tagBits", bits };
+    }
+    return undefined;
+  }
+
+  #summarize(name: string, groups: PositionGroups): Summary | undefined {
+    const { count, start, positions } = groups;
+    if (name === QUARANTINE_SUMMARY) {
+      const rows = new Int32Array(count);
+      const quarantined = this.#quarantined;
+      for (let g = 0; g < count; g++) {
+        let live = 0;
+        for (let s = start[g] as number; s < (start[g + 1] as number); s++)
+          if (quarantined[positions[s] as number] === 0) live++;
+        rows[g] = live;
+      }
+      return { kind: "live", rows };
+    }
+    const column = this.#columns.get(name);
+    if (!column) return undefined;
+    if (column.kind === "number") {
+      const min = new Float64Array(count).fill(Number.POSITIVE_INFINITY);
+      const max = new Float64Array(count).fill(Number.NEGATIVE_INFINITY);
+      const nulls = new Uint8Array(count);
+      const values = column.values;
+      for (let g = 0; g < count; g++) {
+        let lo = Number.POSITIVE_INFINITY;
+        let hi = Number.NEGATIVE_INFINITY;
+        for (let s = start[g] as number; s < (start[g + 1] as number); s++) {
+          const v = values[positions[s] as number] as number;
+          if (Number.isNaN(v)) nulls[g] = 1;
+          else {
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+          }
+        }
+        min[g] = lo;
+        max[g] = hi;
+      }
+      return { kind: "range", min, max, nulls };
+    }
+    if (column.kind === "ns") {
+      const min = new BigInt64Array(count);
+      const max = new BigInt64Array(count);
+      const rows = new Int32Array(count);
+      const values = column.values;
+      for (let g = 0; g < count; g++) {
+        const from = start[g] as number;
+        const to = start[g + 1] as number;
+        rows[g] = to - from;
+        if (to === from) continue;
+        let lo = values[positions[from] as number] as bigint;
+        let hi = lo;
+        for (let s = from + 1; s < to; s++) {
+          const v = values[positions[s] as number] as bigint;
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+        min[g] = lo;
+        max[g] = hi;
+      }
+      return { kind: "nsRange", min, max, rows };
+    }
+    const dictionarySize = column.kind === "string" ? column.dictionary.length : column.dictionary.size;
+    if (dictionarySize > MAX_SUMMARY_CODES) return undefined;
+    const words = Math.max(1, Math.ceil(dictionarySize / 32));
+    const bits = new Uint32Array(count * words);
+    for (let g = 0; g < count; g++) {
+      for (let s = start[g] as number; s < (start[g + 1] as number); s++) {
+        const p = positions[s] as number;
+        if (column.kind === "string") {
+          const code = column.codes[p] as number;
+          bits[g * words + (code >>> 5)] = (bits[g * words + (code >>> 5)] as number) | (1 << (code & 31));
+        } else {
+          for (let j = column.offsets[p] as number; j < (column.offsets[p + 1] as number); j++) {
+            const code = column.codes[j] as number;
+            bits[g * words + (code >>> 5)] = (bits[g * words + (code >>> 5)] as number) | (1 << (code & 31));
+          }
+        }
+      }
+    }
+    return { kind: "codes", words, bits };
+  }
+
+  /** Same rows at the same positions (same table version, same scan order)? */
+  samePositions(other: SceneColumns): boolean {
+    if (other.rows !== this.rows) return false;
+    const a = this.#rowIds;
+    const b = other.#rowIds;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+
+  /** Takes over the loaded filter columns of a snapshot with the same positions (see `samePositions`). */
+  adoptColumns(other: SceneColumns): void {
+    for (const [name, column] of other.#columns)
+      if (!this.#columns.has(name)) this.#columns.set(name, column);
+  }
+
+  /** Grid ordinals this snapshot maps (0: loaded without the trajectory grid). */
+  get ordinalCount(): number {
+    return this.#positionByOrdinal.length;
   }
 
   rowIdAt(position: number): bigint {
@@ -324,6 +761,30 @@ export class SceneColumns {
       else if (column.kind === "string")
         bytes += column.codes.byteLength + column.dictionary.reduce((sum, s) => sum + 2 * s.length + 40, 0);
       else bytes += column.offsets.byteLength + column.codes.byteLength + 60 * column.dictionary.size;
+    }
+    return bytes;
+  }
+
+  /** Bytes held by the per-group summaries and slot-order column copies computed for `groups`. */
+  summaryBytes(groups: PositionGroups): number {
+    let bytes = 0;
+    for (const c of this.#slotColumns.get(groups)?.values() ?? []) {
+      if (!c) continue;
+      bytes +=
+        c.kind === "number"
+          ? c.values.byteLength
+          : c.kind === "string"
+            ? c.codes.byteLength
+            : c.kind === "tagBits"
+              ? c.bits.byteLength
+              : c.flags.byteLength;
+    }
+    for (const s of this.#summaries.get(groups)?.values() ?? []) {
+      if (!s) continue;
+      if (s.kind === "live") bytes += s.rows.byteLength;
+      else if (s.kind === "range") bytes += s.min.byteLength + s.max.byteLength + s.nulls.byteLength;
+      else if (s.kind === "nsRange") bytes += s.min.byteLength + s.max.byteLength + s.rows.byteLength;
+      else bytes += s.bits.byteLength;
     }
     return bytes;
   }
