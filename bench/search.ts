@@ -587,9 +587,9 @@ async function queryPhase(dir: string): Promise<void> {
         `indexes ${built.indexSecs.toFixed(1)} s (${built.vectorIndex} + ${built.scalarIndexes} scalar)`,
       `trajectory grid: ${gridLoad.value.samples.toLocaleString("en")} samples, ${gridLoad.value.cells} cells, loaded (with the filter columns' row ids) in ${(gridLoad.ms / 1000).toFixed(1)} s, ` +
         `${mb(gridLoad.value.memoryBytes)} MB by its own count, RSS +${mb(rssGrid - rssOpen)} MB`,
-      `filter columns of spatial queries (row ids, quarantined, speedMaxMps): ${mb(filterColumnBytes)} MB by their own count (loaded with the grid and on first use; inside the RSS figures)`,
+      `filter columns (row ids, quarantined; speedMaxMps and tags on first use), shared by spatial and near queries: ${mb(filterColumnBytes)} MB by their own count (inside the RSS figures)`,
       `in-memory vectors (route "memory"): ${vectorStats.rows.toLocaleString("en")} vectors in ${vectorStats.clusters} k-means clusters, loaded (scan, clustering, layout) in ${(vectorLoad.ms / 1000).toFixed(1)} s, ` +
-        `${mb(vectorStats.vectorBytes)} MB by their own count, RSS +${mb(rssVectors - rssGrid)} MB; filter columns with their per-cluster summaries ${mb(vectorStats.filterColumnBytes)} MB (shared with spatial queries)`,
+        `${mb(vectorStats.vectorBytes)} MB by their own count, RSS +${mb(rssVectors - rssGrid)} MB; with the filter columns, their per-cluster summaries and cluster-order copies ${mb(vectorStats.filterColumnBytes)} MB`,
       `RSS: open index +${mb(rssOpen - rss0)} MB, after warm-up (LanceDB caches) +${mb(rssWarm - rssVectors)} MB; total for the index ${mb(rssWarm - rss0)} MB`,
       `disk: ${mb(diskBytes(indexDir))} MB in all tables; vector index ${mb(vectorIndexBytes)} MB, scalar indexes ${mb(scalarIndexBytes)} MB`,
       `targets: p50 ≤ 10 ms, p99 ≤ 50 ms, recall@10 ≥ 0.95, overhead ≤ 1.3× LanceDB direct`,

@@ -63,7 +63,7 @@ import {
 import { SceneColumns } from "./scene-columns.ts";
 import { type GridStats, SegmentPredicate, TrajectoryGrid } from "./spatial.ts";
 import { abbreviateSql, sqlInList, sqlSceneFilter, sqlString } from "./sql.ts";
-import { ClusterCentroids, type NearestResult, VectorClusters } from "./vector-clusters.ts";
+import { ClusterCentroids, type NearestResult, VectorClusters, VectorMemory } from "./vector-clusters.ts";
 
 export const SCENES_TABLE = "scenes";
 export const TRAJECTORIES_TABLE = "scene_trajectories";
@@ -601,7 +601,8 @@ export class LanceSceneIndex implements SceneIndex {
     if (!columns) return;
     const dim = this.vectorDim;
     const rows = columns.rows;
-    const vectors = new Float32Array(rows * dim);
+    const memory = new VectorMemory(rows, dim);
+    const vectors = memory.vectors;
     let position = 0;
     const scan = this.#scenes
       .query()
@@ -637,7 +638,7 @@ export class LanceSceneIndex implements SceneIndex {
       });
       this.#centroids = centroids;
     }
-    this.#vectors = await VectorClusters.build(vectors, rows, dim, centroids, pause);
+    this.#vectors = await VectorClusters.build(memory, centroids, pause);
     this.#vectorLoadSecs = (performance.now() - started) / 1000;
   }
 

@@ -362,6 +362,9 @@ const BOUND_SLACK = 1e-9;
 /** Rows whose float32 kernel distance is within this relative margin of the k-th are re-computed in float64. */
 const SCREEN_SLACK = 1e-3;
 
+/** Rows of a cluster handed to the filter and the kernel at a time (the size of the scratch mask and output). */
+const CHUNK_ROWS = 4096;
+
 /** The SIMD kernel and its scratch views; the vectors live in the kernel's memory at `vectorsOffset`. */
 interface KernelScratch {
   kernel: L2Kernel;
@@ -374,6 +377,40 @@ interface KernelScratch {
 }
 
 const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
+
+/**
+ * Room for `rows` vectors of `dim` floats: in the SIMD kernel's memory, after its scratch (query, chunk mask
+ * and output), when the kernel is available (dim a multiple of 4), else a plain array. The caller fills
+ * `vectors` in table position order; `VectorClusters.build` then reorders them in place, so the vectors are
+ * held once, also while loading.
+ */
+export class VectorMemory {
+  readonly rows: number;
+  readonly dim: number;
+  readonly vectors: Float32Array;
+  readonly scratch: KernelScratch | undefined;
+
+  constructor(rows: number, dim: number) {
+    this.rows = rows;
+    this.dim = dim;
+    const maskOffset = align16(dim * 4);
+    const outOffset = align16(maskOffset + CHUNK_ROWS);
+    const vectorsOffset = align16(outOffset + 4 * CHUNK_ROWS);
+    const kernel = dim % 4 === 0 ? createL2Kernel(vectorsOffset + rows * dim * 4) : undefined;
+    this.scratch = kernel && {
+      kernel,
+      query: new Float32Array(kernel.memory.buffer, 0, dim),
+      mask: new Uint8Array(kernel.memory.buffer, maskOffset, CHUNK_ROWS),
+      maskOffset,
+      out: new Float32Array(kernel.memory.buffer, outOffset, CHUNK_ROWS),
+      outOffset,
+      vectorsOffset,
+    };
+    this.vectors = kernel
+      ? new Float32Array(kernel.memory.buffer, vectorsOffset, rows * dim)
+      : new Float32Array(rows * dim);
+  }
+}
 
 export class VectorClusters {
   readonly rows: number;
@@ -414,12 +451,11 @@ export class VectorClusters {
 
   /** Groups `rows` vectors (table position order, `dim` floats each) by the centroids' leaves. */
   static async build(
-    vectors: Float32Array,
-    rows: number,
-    dim: number,
+    memory: VectorMemory,
     centroids: ClusterCentroids,
     pause: () => Promise<void> = () => Promise.resolve(),
   ): Promise<VectorClusters> {
+    const { rows, dim, vectors, scratch } = memory;
     if (centroids.dim !== dim) throw new Error("internal: centroids of another dimension");
     const count = centroids.leafCount;
     const clusterOf = new Int32Array(rows);
@@ -430,38 +466,37 @@ export class VectorClusters {
       start[c + 1] = (start[c + 1] as number) + 1;
       if ((p + 1) % PAUSE_ROWS === 0) await pause();
     }
-    let largest = 0;
-    for (let c = 0; c < count; c++) {
-      largest = Math.max(largest, start[c + 1] as number);
-      start[c + 1] = (start[c + 1] as number) + (start[c] as number);
-    }
+    for (let c = 0; c < count; c++) start[c + 1] = (start[c + 1] as number) + (start[c] as number);
     const next = start.slice(0, count);
     const positions = new Int32Array(rows);
     const slotOfPosition = new Int32Array(rows);
-    // The vectors go into the SIMD kernel's memory when it is available (dim a multiple of 4).
-    const maskOffset = align16(dim * 4);
-    const outOffset = align16(maskOffset + largest);
-    const vectorsOffset = align16(outOffset + 4 * largest);
-    const kernel = dim % 4 === 0 ? createL2Kernel(vectorsOffset + rows * dim * 4) : undefined;
-    const scratch: KernelScratch | undefined = kernel && {
-      kernel,
-      query: new Float32Array(kernel.memory.buffer, 0, dim),
-      mask: new Uint8Array(kernel.memory.buffer, maskOffset, largest),
-      maskOffset,
-      out: new Float32Array(kernel.memory.buffer, outOffset, largest),
-      outOffset,
-      vectorsOffset,
-    };
-    const ordered = kernel
-      ? new Float32Array(kernel.memory.buffer, vectorsOffset, rows * dim)
-      : new Float32Array(rows * dim);
     for (let p = 0; p < rows; p++) {
       const c = clusterOf[p] as number;
       const slot = next[c] as number;
       next[c] = slot + 1;
       positions[slot] = p;
       slotOfPosition[p] = slot;
-      ordered.set(vectors.subarray(p * dim, (p + 1) * dim), slot * dim);
+    }
+    // Reorder in place, one permutation cycle at a time: the vector at position p moves to its slot.
+    const ordered = vectors;
+    const done = new Uint8Array(rows);
+    const carry = new Float32Array(dim);
+    const held = new Float32Array(dim);
+    for (let p0 = 0; p0 < rows; p0++) {
+      if (done[p0] === 1) continue;
+      for (let j = 0; j < dim; j++) carry[j] = ordered[p0 * dim + j] as number;
+      let p = p0;
+      do {
+        const slot = slotOfPosition[p] as number;
+        const base = slot * dim;
+        for (let j = 0; j < dim; j++) {
+          held[j] = ordered[base + j] as number;
+          ordered[base + j] = carry[j] as number;
+          carry[j] = held[j] as number;
+        }
+        done[slot] = 1;
+        p = slot;
+      } while (p !== p0);
     }
     // Member means (tighter than the trained centroids) and radii around them.
     const means = new Float64Array(count * dim);
@@ -513,11 +548,9 @@ export class VectorClusters {
     const lower = new Float64Array(clusterCount);
     const order = new Int32Array(clusterCount);
     let live = 0;
-    let largest = 0;
     for (let c = 0; c < clusterCount; c++) {
       const size = (start[c + 1] as number) - (start[c] as number);
       if (size === 0) continue;
-      if (size > largest) largest = size;
       const base = c * dim;
       let sum = 0;
       for (let j = 0; j < dim; j++) {
@@ -534,8 +567,7 @@ export class VectorClusters {
       .sort((a, b) => (centreDistance[a] as number) - (centreDistance[b] as number));
     const scratch = this.#scratch;
     if (scratch) scratch.query.set(query);
-    const mask = scratch ? scratch.mask : new Uint8Array(largest);
-    const out = scratch?.out;
+    const mask = scratch ? scratch.mask : new Uint8Array(CHUNK_ROWS);
     const top = new TopK(k);
     const abandonAt = Math.min(dim, Math.max(8, dim >> 1));
     let clustersVisited = 0;
@@ -546,51 +578,54 @@ export class VectorClusters {
       if ((lower[c] as number) > Math.sqrt(top.worstSq) * (1 + BOUND_SLACK)) continue;
       if (clusterTest && !clusterTest(c)) continue;
       clustersVisited++;
-      const from = start[c] as number;
-      const to = start[c + 1] as number;
-      rowsScanned += to - from;
-      mask.fill(1, 0, to - from);
-      if (filter) filter(from, to, mask);
-      if (scratch && out) {
-        // float32 SIMD distances screen the rows; those that can enter the top k are re-computed in float64.
-        scratch.kernel.distances(
-          0,
-          scratch.vectorsOffset + from * dim * 4,
-          to - from,
-          dim,
-          scratch.maskOffset,
-          scratch.outOffset,
-        );
-        for (let i = 0; i < to - from; i++) {
-          if (mask[i] === 0) continue;
+      const clusterEnd = start[c + 1] as number;
+      rowsScanned += clusterEnd - (start[c] as number);
+      for (let from = start[c] as number; from < clusterEnd; from += CHUNK_ROWS) {
+        const to = Math.min(clusterEnd, from + CHUNK_ROWS);
+        mask.fill(1, 0, to - from);
+        if (filter) filter(from, to, mask);
+        if (scratch) {
+          // float32 SIMD distances screen the rows; those that can enter the top k are re-computed in float64.
+          const out = scratch.out;
+          scratch.kernel.distances(
+            0,
+            scratch.vectorsOffset + from * dim * 4,
+            to - from,
+            dim,
+            scratch.maskOffset,
+            scratch.outOffset,
+          );
+          for (let i = 0; i < to - from; i++) {
+            if (mask[i] === 0) continue;
+            vectorsCompared++;
+            if ((out[i] as number) > top.worstSq * (1 + SCREEN_SLACK)) continue;
+            const base = (from + i) * dim;
+            let sum = 0;
+            for (let j = 0; j < dim; j++) {
+              const x = (vectors[base + j] as number) - (q[j] as number);
+              sum += x * x;
+            }
+            if (sum < top.worstSq) top.insert(sum, positions[from + i] as number);
+          }
+          continue;
+        }
+        for (let s = from; s < to; s++) {
+          if (mask[s - from] === 0) continue;
           vectorsCompared++;
-          if ((out[i] as number) > top.worstSq * (1 + SCREEN_SLACK)) continue;
-          const base = (from + i) * dim;
+          const base = s * dim;
           let sum = 0;
-          for (let j = 0; j < dim; j++) {
+          let j = 0;
+          for (; j < abandonAt; j++) {
             const x = (vectors[base + j] as number) - (q[j] as number);
             sum += x * x;
           }
-          if (sum < top.worstSq) top.insert(sum, positions[from + i] as number);
+          if (sum >= top.worstSq) continue;
+          for (; j < dim; j++) {
+            const x = (vectors[base + j] as number) - (q[j] as number);
+            sum += x * x;
+          }
+          if (sum < top.worstSq) top.insert(sum, positions[s] as number);
         }
-        continue;
-      }
-      for (let s = from; s < to; s++) {
-        if (mask[s - from] === 0) continue;
-        vectorsCompared++;
-        const base = s * dim;
-        let sum = 0;
-        let j = 0;
-        for (; j < abandonAt; j++) {
-          const x = (vectors[base + j] as number) - (q[j] as number);
-          sum += x * x;
-        }
-        if (sum >= top.worstSq) continue;
-        for (; j < dim; j++) {
-          const x = (vectors[base + j] as number) - (q[j] as number);
-          sum += x * x;
-        }
-        if (sum < top.worstSq) top.insert(sum, positions[s] as number);
       }
     }
     return {
