@@ -17,6 +17,10 @@
  * on a sample with a few Lloyd iterations; assigning a row costs (coarse + leaves of its group) distance
  * evaluations instead of one per leaf. Centroids only decide the grouping; the bounds use the actual members, so
  * poorly trained centroids cost speed, never correctness. They are reused across snapshots.
+ *
+ * Distances run through a WebAssembly SIMD kernel (l2-kernel.ts) over the vectors held in its memory, a chunk
+ * of a cluster at a time: float32 sums screen the rows, and rows that can enter the top k are re-computed in
+ * float64. Without the kernel (dimensions not a multiple of 4, no memory) a plain-JS loop does the same.
  */
 import { type L2Kernel, createL2Kernel } from "./l2-kernel.ts";
 import type { PositionGroups, SlotFilter } from "./scene-columns.ts";
