@@ -273,6 +273,8 @@ export class LanceSceneIndex implements SceneIndex {
   #vectors: VectorClusters | undefined;
   #vectorsLoading: Promise<void> | undefined;
   #vectorLoadSecs = 0;
+  /** The write count at a failed load: no retry (another full scan) before the next write. */
+  #vectorLoadFailedAt = -1;
   /** Cluster centroids, kept across reloads (retrained when the table has doubled or halved since). */
   #centroids: ClusterCentroids | undefined;
   /** Writes started through this index; a query that saw another count re-runs on LanceDB. */
@@ -644,9 +646,12 @@ export class LanceSceneIndex implements SceneIndex {
 
   /** Loads the in-memory vectors in the background; `near` queries use LanceDB meanwhile. */
   #reloadVectorsSoon(): Promise<void> {
-    if (this.#vectorRoute !== "memory") return Promise.resolve();
+    if (this.#vectorRoute !== "memory" || this.#vectorLoadFailedAt === this.#writes) return Promise.resolve();
+    const writes = this.#writes;
     this.#vectorsLoading ??= this.#locked(() => lanceCall("loading the vectors", () => this.#loadVectors()))
-      .catch(() => undefined)
+      .catch(() => {
+        this.#vectorLoadFailedAt = writes;
+      })
       .finally(() => {
         this.#vectorsLoading = undefined;
       });
