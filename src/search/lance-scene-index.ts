@@ -1173,6 +1173,21 @@ export class LanceSceneIndex implements SceneIndex {
 
   // ---- explain -----------------------------------------------------------------------------------
 
+  /** An explain for a plan answered in memory: LanceDB only reads the result rows by row id. */
+  async #inMemoryExplain(plan: QueryPlan, totalRows: number, steps: ExplainStep[]): Promise<ExplainResult> {
+    return {
+      query: formatQuery(plan),
+      plan,
+      totalRows,
+      steps,
+      lanceFilter: undefined,
+      lancePlan: await this.#scenes
+        .takeRowIds([0n])
+        .select([...RECORD_COLUMNS])
+        .explainPlan(true),
+    };
+  }
+
   async explain(plan: QueryPlan): Promise<ExplainResult> {
     validatePlan(plan);
     const totalRows = await this.count();
@@ -1226,17 +1241,7 @@ export class LanceSceneIndex implements SceneIndex {
           Math.round((candidates.size * alone) / Math.max(1, totalRows)),
         ),
       });
-      return {
-        query: formatQuery(plan),
-        plan,
-        totalRows,
-        steps,
-        lanceFilter: undefined,
-        lancePlan: await this.#scenes
-          .takeRowIds([0n])
-          .select([...RECORD_COLUMNS])
-          .explainPlan(true),
-      };
+      return await this.#inMemoryExplain(plan, totalRows, steps);
     }
     if (plan.near && this.#usesVectorRoute(plan) && this.#vectors && this.#columns) {
       // The in-memory vector route (#nearestInMemory), run here to report what it scanned.
@@ -1264,17 +1269,7 @@ export class LanceSceneIndex implements SceneIndex {
           matchingAlone: alone,
           estimatedRows: found.hits.length,
         });
-        return {
-          query: formatQuery(plan),
-          plan,
-          totalRows,
-          steps,
-          lanceFilter: undefined,
-          lancePlan: await this.#scenes
-            .takeRowIds([0n])
-            .select([...RECORD_COLUMNS])
-            .explainPlan(true),
-        };
+        return await this.#inMemoryExplain(plan, totalRows, steps);
       }
     }
     const route = this.#candidateRoute(plan, candidates);

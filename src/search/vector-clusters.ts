@@ -24,6 +24,7 @@
  */
 import { type L2Kernel, createL2Kernel } from "./l2-kernel.ts";
 import type { PositionGroups, SlotFilter } from "./scene-columns.ts";
+import { seededRandom } from "./synthetic.ts";
 
 /** May any row of a cluster pass the metadata filter? (false: skip the cluster without reading its rows) */
 export type ClusterTest = (cluster: number) => boolean;
@@ -52,18 +53,6 @@ export interface NearestResult {
 
 /** Rows between pauses during assignment. */
 const PAUSE_ROWS = 32_768;
-
-/** mulberry32 (the same generator as synthetic.ts; kept local so this module stays self-contained). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Index of the centroid in [from, to) nearest to `data[offset…]`, abandoning a centroid once it is worse. */
 function nearestCentroid(
@@ -254,7 +243,7 @@ export class ClusterCentroids {
     options: ClusterTrainingOptions,
   ): Promise<ClusterCentroids> {
     const pause = options.pause ?? (() => Promise.resolve());
-    const rand = random(options.seed ?? 1);
+    const rand = seededRandom(options.seed ?? 1);
     const iterations = options.iterations ?? 6;
     const leafTotal = Math.max(1, Math.round(rows / Math.max(1, options.rowsPerCluster)));
     const sampleRows = Math.max(1, Math.min(rows, options.sampleRows ?? Math.max(20_000, 32 * leafTotal)));
