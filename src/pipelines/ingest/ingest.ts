@@ -159,7 +159,7 @@ export async function ingestPath(
   // The blobs are durable and named before any catalog row refers to them.
   await Promise.all(staged.map((s) => s.commit()));
 
-  // 3. Commit everything in one transaction.
+  // 2. Commit everything in one transaction.
   const quarantined = [...analyses.values()].some((a) => a.status === "quarantined");
   const warnings = [...summary.warnings, ...[...analyses.values()].flatMap((a) => a.warnings ?? [])];
   const record = await deps.catalog
