@@ -8,84 +8,17 @@ import { type SceneGraph, parseGraphPattern, relationMatches } from "./graph.ts"
 import { LanceSceneIndex, type SceneIndex, openSceneIndex } from "./lance-scene-index.ts";
 import { type QueryPlan, type SpatialRegion, formatQuery } from "./plan.ts";
 import type { SceneRow } from "./schema.ts";
-import { SegmentPredicate } from "./spatial.ts";
 import { seededRandom, syntheticSceneRows } from "./synthetic.ts";
+import { bruteNearest, l2Squared, passesPlan } from "./test-support.ts";
 import { parseQuery } from "./text.ts";
 
 const AREA_M = 2000;
 const DIM = 16;
 
-function l2(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.fround(a[i] as number) - Math.fround(b[i] as number);
-    sum += d * d;
-  }
-  return Math.sqrt(sum);
-}
-
-function passes(row: SceneRow, plan: QueryPlan): boolean {
-  if (row.quarantined && !plan.includeQuarantined) return false;
-  for (const tag of plan.tags) if (!row.tags.includes(tag)) return false;
-  for (const p of plan.predicates) {
-    const value = (
-      p.field in row.features
-        ? (row.features as Record<string, unknown>)[p.field]
-        : (row as unknown as Record<string, unknown>)[p.field]
-    ) as number | bigint | string | null;
-    if (p.value === null) {
-      if ((value === null) !== (p.op === "=")) return false;
-      continue;
-    }
-    if (value === null) return false;
-    const v = value as number;
-    const ok =
-      p.op === "="
-        ? value === p.value
-        : p.op === "!="
-          ? value !== p.value
-          : p.op === "<"
-            ? v < (p.value as number)
-            : p.op === "<="
-              ? v <= (p.value as number)
-              : p.op === ">"
-                ? v > (p.value as number)
-                : v >= (p.value as number);
-    if (!ok) return false;
-  }
-  if (plan.within || plan.heading) {
-    const predicate = new SegmentPredicate(plan.within, plan.heading);
-    const t = row.trajectory as { xM: Float64Array; yM: Float64Array; headingRad: Float64Array };
-    let hit = false;
-    for (let i = 0; i < t.xM.length - 1 && !hit; i++) {
-      hit = predicate.test(
-        t.xM[i] as number,
-        t.yM[i] as number,
-        t.headingRad[i] as number,
-        t.xM[i + 1] as number,
-        t.yM[i + 1] as number,
-        t.headingRad[i + 1] as number,
-      );
-    }
-    if (!hit) return false;
-  }
-  return true;
-}
-
-function bruteNearest(
-  rows: SceneRow[],
-  plan: QueryPlan,
-  vector: ArrayLike<number>,
-  k: number,
-  exclude?: string,
-): string[] {
-  return rows
-    .filter((r) => r.sceneId !== exclude && passes(r, plan))
-    .map((r) => ({ id: r.sceneId, d: l2(r.vector, vector) }))
-    .sort((a, b) => a.d - b.d)
-    .slice(0, k)
-    .map((r) => r.id);
-}
+const l2 = (a: ArrayLike<number>, b: ArrayLike<number>): number => Math.sqrt(l2Squared(a, b));
+/** Ids of the brute-force nearest rows, nearest first. */
+const nearestIds = (...args: Parameters<typeof bruteNearest>): string[] =>
+  bruteNearest(...args).map((r) => r.sceneId);
 
 const ids = (hits: { sceneId: string }[]): string[] => hits.map((h) => h.sceneId).sort();
 
@@ -140,7 +73,7 @@ describe("LanceSceneIndex", () => {
     for (const text of queries) {
       const plan = parseQuery(text);
       const expected = rows
-        .filter((r) => passes(r, plan))
+        .filter((r) => passesPlan(r, plan))
         .map((r) => r.sceneId)
         .sort();
       expect(ids(await index.query(plan).toArray()), text).toEqual(expected);
@@ -162,7 +95,7 @@ describe("LanceSceneIndex", () => {
               .near(vector, { k: 10 })
               .plan();
       const hits = await index.query(plan).toArray();
-      expect(hits.map((h) => h.sceneId)).toEqual(bruteNearest(rows, plan, vector, 10));
+      expect(hits.map((h) => h.sceneId)).toEqual(nearestIds(rows, plan, vector, 10));
       for (const h of hits) expect(h.distance).toBeCloseTo(l2(live.get(h.sceneId)?.vector ?? [], vector), 4);
     }
   });
@@ -171,7 +104,7 @@ describe("LanceSceneIndex", () => {
     const source = rows[42] as SceneRow;
     const hits = await index.scenes().near(source.sceneId, { k: 5 }).toArray();
     expect(hits.map((h) => h.sceneId)).toEqual(
-      bruteNearest(rows, scenes().near(source.sceneId).plan(), source.vector, 5, source.sceneId),
+      nearestIds(rows, scenes().near(source.sceneId).plan(), source.vector, 5, source.sceneId),
     );
     await expect(index.scenes().near("scene_missing").toArray()).rejects.toMatchObject({
       code: "STRATA_E_NOT_FOUND",
@@ -190,13 +123,13 @@ describe("LanceSceneIndex", () => {
         if (q % 2) builder = builder.heading(rand() * 360 - 180, 45);
         const plan = builder.plan();
         const expected = rows
-          .filter((r) => passes(r, plan))
+          .filter((r) => passesPlan(r, plan))
           .map((r) => r.sceneId)
           .sort();
         expect(ids(await index.query(plan).toArray())).toEqual(expected);
         expect(ids(await postFiltering.query(plan).toArray())).toEqual(expected);
         const near = builder.near(rows[0]?.vector ?? [], { k: 3 }).plan();
-        const nearest = bruteNearest(rows, near, rows[0]?.vector ?? [], 3);
+        const nearest = nearestIds(rows, near, rows[0]?.vector ?? [], 3);
         expect((await index.query(near).toArray()).map((h) => h.sceneId)).toEqual(nearest);
         expect((await postFiltering.query(near).toArray()).map((h) => h.sceneId)).toEqual(nearest);
         if (expected.length > 0) nonEmpty++;
@@ -209,7 +142,7 @@ describe("LanceSceneIndex", () => {
         .limit(100_000)
         .plan();
       const expected = rows
-        .filter((r) => passes(r, everywhere))
+        .filter((r) => passesPlan(r, everywhere))
         .map((r) => r.sceneId)
         .sort();
       expect(ids(await index.query(everywhere).toArray())).toEqual(expected);
@@ -260,7 +193,7 @@ describe("LanceSceneIndex", () => {
         };
         if (q % 3 === 0) plan.heading = { centerDeg: rand() * 360 - 180, toleranceDeg: 60 };
         const expected = rows
-          .filter((r) => passes(r, plan))
+          .filter((r) => passesPlan(r, plan))
           .map((r) => r.sceneId)
           .sort();
         const text = formatQuery(plan);
@@ -289,7 +222,7 @@ describe("LanceSceneIndex", () => {
             includeQuarantined: false,
           };
           const expected = rows
-            .filter((r) => passes(r, plan))
+            .filter((r) => passesPlan(r, plan))
             .map((r) => r.sceneId)
             .sort();
           expect(ids(await inMemory.query(plan).toArray()), formatQuery(plan)).toEqual(expected);
@@ -404,7 +337,7 @@ describe("LanceSceneIndex", () => {
       const plan = builder.plan();
       expect(ids(await index.query(plan).toArray())).toEqual(
         rows
-          .filter((r) => expected.has(r.sceneId) && passes(r, plan))
+          .filter((r) => expected.has(r.sceneId) && passesPlan(r, plan))
           .map((r) => r.sceneId)
           .sort(),
       );
@@ -469,7 +402,7 @@ describe("LanceSceneIndex", () => {
     const query = Array.from({ length: 8 }, () => rand() - 0.5);
     const plan = scenes().tag("day").where("speedMaxMps", ">", 6).near(query, { k: 8, using: "clip" }).plan();
     const expected = subset
-      .filter((r) => passes(r, plan))
+      .filter((r) => passesPlan(r, plan))
       .map((r) => ({ id: r.sceneId, d: l2(clip.get(r.sceneId) ?? [], query) }))
       .sort((a, b) => a.d - b.d)
       .slice(0, 8);
@@ -602,7 +535,7 @@ describe("LanceSceneIndex", () => {
       for (let q = 0; q < 10; q++) {
         const vector = (current[Math.floor(rand() * current.length)] as SceneRow).vector;
         const plan = scenes().where("speedMaxMps", ">", 5).near(vector, { k: 10 }).plan();
-        const truth = new Set(bruteNearest(current, plan, vector, 10));
+        const truth = new Set(nearestIds(current, plan, vector, 10));
         for (const h of await onLance.query(plan).toArray()) if (truth.has(h.sceneId)) found++;
       }
       expect(found / 100).toBeGreaterThanOrEqual(0.9);

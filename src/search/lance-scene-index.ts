@@ -806,6 +806,41 @@ export class LanceSceneIndex implements SceneIndex {
     return { columns, positions, sceneIds };
   }
 
+  /**
+   * Records of scenes read by row id, keyed by sceneId. Rows a write has moved since the ids were taken (or a
+   * failed take) are read again by sceneId through `refetchWhere(missing)`; ids still absent are gone.
+   */
+  async #recordsByRowId(
+    rowIds: bigint[],
+    sceneIds: readonly string[],
+    refetchWhere: (missing: string[]) => string,
+  ): Promise<Map<string, SceneHit>> {
+    const byId = new Map<string, SceneHit>();
+    const taken = await this.#scenes
+      .takeRowIds(rowIds)
+      .select([...RECORD_COLUMNS])
+      .toArrow()
+      .catch(() => undefined);
+    for (const b of taken?.batches ?? []) for (const hit of this.#recordHits(b)) byId.set(hit.sceneId, hit);
+    const missing = sceneIds.filter((id) => !byId.has(id));
+    if (missing.length > 0) {
+      const rows = await lanceCall("query", () =>
+        this.#scenes
+          .query()
+          .where(refetchWhere(missing))
+          .select([...RECORD_COLUMNS])
+          .toArrow(),
+      );
+      for (const b of rows.batches) for (const hit of this.#recordHits(b)) byId.set(hit.sceneId, hit);
+    }
+    return byId;
+  }
+
+  /** Hits of a batch of record columns (no vector; distances as this index reports them). */
+  #recordHits(batch: arrow.RecordBatch): SceneHit[] {
+    return hitsFromBatch(batch, { withVector: false, toDistance: this.#toDistance });
+  }
+
   /** Records of the kept positions by row id, in table order; rows moved by a concurrent write by sceneId. */
   async *#fetchPositions(
     plan: QueryPlan,
@@ -815,30 +850,11 @@ export class LanceSceneIndex implements SceneIndex {
     for (let i = 0; i < end; i += 1000) {
       const part = kept.positions.subarray(i, Math.min(end, i + 1000));
       const ids = kept.sceneIds.slice(i, i + part.length);
-      const byId = new Map<string, SceneHit>();
-      const taken = await this.#scenes
-        .takeRowIds(Array.from(part, (p) => kept.columns.rowIdAt(p)))
-        .select([...RECORD_COLUMNS])
-        .toArrow()
-        .catch(() => undefined);
-      for (const b of taken?.batches ?? []) {
-        for (const hit of hitsFromBatch(b, { withVector: false, toDistance: this.#toDistance }))
-          byId.set(hit.sceneId, hit);
-      }
-      const missing = ids.filter((id) => !byId.has(id));
-      if (missing.length > 0) {
-        const rows = await lanceCall("query", () =>
-          this.#scenes
-            .query()
-            .where(sqlSceneFilter(plan, [sqlInList("sceneId", missing)]) as string)
-            .select([...RECORD_COLUMNS])
-            .toArrow(),
-        );
-        for (const b of rows.batches) {
-          for (const hit of hitsFromBatch(b, { withVector: false, toDistance: this.#toDistance }))
-            byId.set(hit.sceneId, hit);
-        }
-      }
+      const byId = await this.#recordsByRowId(
+        Array.from(part, (p) => kept.columns.rowIdAt(p)),
+        ids,
+        (missing) => sqlSceneFilter(plan, [sqlInList("sceneId", missing)]) as string,
+      );
       for (const id of ids) {
         const hit = byId.get(id);
         if (hit) yield hit;
@@ -918,7 +934,7 @@ export class LanceSceneIndex implements SceneIndex {
       if (!taken || this.#writes !== writes) return undefined;
       for (const batch of taken.batches) {
         const taken = batch.getChild("_rowid")?.toArray() as BigInt64Array | undefined;
-        const hits = hitsFromBatch(batch, { withVector: false, toDistance: this.#toDistance });
+        const hits = this.#recordHits(batch);
         hits.forEach((hit, i) => byRowId.set(taken?.[i] as bigint, hit));
       }
     }
@@ -968,7 +984,7 @@ export class LanceSceneIndex implements SceneIndex {
     while (true) {
       const next = await lanceCall("query", () => batches.next());
       if (next.done) return;
-      for (const hit of hitsFromBatch(next.value, { withVector: false, toDistance: this.#toDistance })) {
+      for (const hit of this.#recordHits(next.value)) {
         if (postFilter && !postFilter.has(hit.sceneId)) continue;
         yield hit;
         emitted++;
@@ -1004,37 +1020,12 @@ export class LanceSceneIndex implements SceneIndex {
     }
     for (let i = 0; i < kept.length; i += 1000) {
       const part = kept.slice(i, i + 1000);
-      const table = await lanceCall("take", () =>
-        this.#scenes
-          .takeRowIds(part.map((p) => p.rowId))
-          .select([...RECORD_COLUMNS])
-          .toArrow(),
+      // The table may change between the phases (compaction moves rows): those are read by id instead.
+      const byId = await this.#recordsByRowId(
+        part.map((p) => p.rowId),
+        part.map((p) => p.sceneId),
+        (missing) => sqlInList("sceneId", missing),
       );
-      const byId = new Map<string, SceneHit>();
-      for (const b of table.batches) {
-        for (const hit of hitsFromBatch(b, { withVector: false, toDistance: this.#toDistance }))
-          byId.set(hit.sceneId, hit);
-      }
-      const missing = part.filter((p) => !byId.has(p.sceneId));
-      if (missing.length > 0) {
-        // The table changed between the phases (compaction moves rows): fetch those by id instead.
-        const rows = await lanceCall("query", () =>
-          this.#scenes
-            .query()
-            .where(
-              sqlInList(
-                "sceneId",
-                missing.map((m) => m.sceneId),
-              ),
-            )
-            .select([...RECORD_COLUMNS])
-            .toArrow(),
-        );
-        for (const b of rows.batches) {
-          for (const hit of hitsFromBatch(b, { withVector: false, toDistance: this.#toDistance }))
-            byId.set(hit.sceneId, hit);
-        }
-      }
       for (const p of part) {
         const hit = byId.get(p.sceneId);
         if (hit) yield hit;
@@ -1105,9 +1096,7 @@ export class LanceSceneIndex implements SceneIndex {
       const result = await lanceCall("vector search", () =>
         this.#vectorSearch(this.#scenes, vector, fetch, where, RECORD_COLUMNS).toArrow(),
       );
-      const hits = result.batches.flatMap((b) =>
-        hitsFromBatch(b, { withVector: false, toDistance: this.#toDistance }),
-      );
+      const hits = result.batches.flatMap((b) => this.#recordHits(b));
       const kept = postFilter ? hits.filter((h) => postFilter.has(h.sceneId)) : hits;
       if (kept.length >= k || hits.length < fetch) return kept.slice(0, k);
       fetch *= 4;
@@ -1157,8 +1146,7 @@ export class LanceSceneIndex implements SceneIndex {
             .toArrow(),
         );
         for (const b of rows.batches) {
-          for (const hit of hitsFromBatch(b, { withVector: false, toDistance: this.#toDistance }))
-            byId.set(hit.sceneId, hit);
+          for (const hit of this.#recordHits(b)) byId.set(hit.sceneId, hit);
         }
       }
       const kept: SceneHit[] = [];

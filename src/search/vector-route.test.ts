@@ -7,91 +7,13 @@ import { type SceneIndex, openSceneIndex } from "./lance-scene-index.ts";
 import { type QueryPlan, formatQuery } from "./plan.ts";
 import { type PositionGroups, SceneColumns } from "./scene-columns.ts";
 import type { SceneRow } from "./schema.ts";
-import { SegmentPredicate } from "./spatial.ts";
 import { seededRandom, syntheticSceneRows } from "./synthetic.ts";
+import { bruteNearest, l2Squared, passesPlan } from "./test-support.ts";
 import { parseQuery } from "./text.ts";
 import { ClusterCentroids, VectorClusters, VectorMemory } from "./vector-clusters.ts";
 
 const AREA_M = 2000;
 const DIM = 16;
-
-function l2Sq(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.fround(a[i] as number) - Math.fround(b[i] as number);
-    sum += d * d;
-  }
-  return sum;
-}
-
-function value(row: SceneRow, field: string): unknown {
-  return field in row.features
-    ? (row.features as Record<string, unknown>)[field]
-    : (row as unknown as Record<string, unknown>)[field];
-}
-
-const utf8 = new TextEncoder();
-
-/** The reference filter (LanceDB semantics: null never compares, strings in UTF-8 byte order). */
-function passes(row: SceneRow, plan: QueryPlan): boolean {
-  if (row.quarantined && !plan.includeQuarantined) return false;
-  for (const tag of plan.tags) if (!row.tags.includes(tag)) return false;
-  for (const p of plan.predicates) {
-    const v = value(row, p.field) as number | bigint | string | null;
-    if (p.value === null) {
-      if ((v === null) !== (p.op === "=")) return false;
-      continue;
-    }
-    if (v === null) return false;
-    const order =
-      typeof v === "string"
-        ? Buffer.compare(utf8.encode(v), utf8.encode(p.value as string))
-        : v < (p.value as number | bigint)
-          ? -1
-          : v > (p.value as number | bigint)
-            ? 1
-            : 0;
-    const ok =
-      p.op === "="
-        ? order === 0
-        : p.op === "!="
-          ? order !== 0
-          : p.op === "<"
-            ? order < 0
-            : p.op === "<="
-              ? order <= 0
-              : p.op === ">"
-                ? order > 0
-                : order >= 0;
-    if (!ok) return false;
-  }
-  if (plan.within || plan.heading) {
-    const predicate = new SegmentPredicate(plan.within, plan.heading);
-    const t = row.trajectory as { xM: Float64Array; yM: Float64Array; headingRad: Float64Array };
-    let hit = false;
-    for (let i = 0; i < t.xM.length - 1 && !hit; i++) {
-      hit = predicate.test(
-        t.xM[i] as number,
-        t.yM[i] as number,
-        t.headingRad[i] as number,
-        t.xM[i + 1] as number,
-        t.yM[i + 1] as number,
-        t.headingRad[i + 1] as number,
-      );
-    }
-    if (!hit) return false;
-  }
-  return true;
-}
-
-function bruteNearest(rows: Iterable<SceneRow>, plan: QueryPlan, vector: ArrayLike<number>, k: number) {
-  const exclude = plan.near?.target.kind === "scene" ? plan.near.target.sceneId : undefined;
-  return [...rows]
-    .filter((r) => r.sceneId !== exclude && passes(r, plan))
-    .map((r) => ({ sceneId: r.sceneId, distance: Math.sqrt(l2Sq(r.vector, vector)) }))
-    .sort((a, b) => a.distance - b.distance)
-    .slice(0, k);
-}
 
 describe("VectorClusters", () => {
   it.each([
@@ -156,7 +78,7 @@ describe("VectorClusters", () => {
         const found = clusters.nearest(query, k, filter, clusterTest);
         const expected = Array.from({ length: rows }, (_, p) => p)
           .filter((p) => !test || test(p))
-          .map((p) => ({ p, d: l2Sq(vectors.subarray(p * dim, (p + 1) * dim), query) }))
+          .map((p) => ({ p, d: l2Squared(vectors.subarray(p * dim, (p + 1) * dim), query) }))
           .sort((a, b) => a.d - b.d)
           .slice(0, k);
         expect(Array.from(found.positions)).toEqual(expected.map((e) => e.p));
