@@ -9,7 +9,7 @@ import { LanceSceneIndex, type SceneIndex, openSceneIndex } from "./lance-scene-
 import { type QueryPlan, type SpatialRegion, formatQuery } from "./plan.ts";
 import type { SceneRow } from "./schema.ts";
 import { seededRandom, syntheticSceneRows } from "./synthetic.ts";
-import { bruteNearest, l2Squared, passesPlan } from "./test-support.ts";
+import { bruteNearest, l2Squared, passesPlan, predicateMakers } from "./test-support.ts";
 import { parseQuery } from "./text.ts";
 
 const AREA_M = 2000;
@@ -164,16 +164,7 @@ describe("LanceSceneIndex", () => {
       // Each maker returns a predicate whose value comes from a stored row, so "=" can match.
       const makers: (() => QueryPlan["predicates"][number])[] = [
         () => ({ field: "speedMaxMps", op: pick(ops), value: sample().features.speedMaxMps }),
-        () => ({ field: "pedestrians", op: pick(ops), value: Math.floor(rand() * 5) }),
-        () =>
-          rand() < 0.4
-            ? { field: "minTtcS", op: pick(["=", "!="] as const), value: null }
-            : { field: "minTtcS", op: pick(ops), value: 1 + rand() * 6 },
-        () => ({ field: "brightness", op: pick(ops), value: rand() }),
-        () => ({ field: "startNs", op: pick(ops), value: sample().startNs }),
-        () => ({ field: "site", op: pick(ops), value: sample().site }),
-        () => ({ field: "rig", op: pick(["=", "!="] as const), value: sample().rig }),
-        () => ({ field: "captureId", op: pick(ops), value: sample().captureId }),
+        ...predicateMakers(rand, sample),
         () => ({ field: "xM", op: pick(["<", ">="] as const), value: (rand() - 0.5) * AREA_M }),
       ];
       expect((await inMemory.spatialStats()).filterColumnBytes).toBeGreaterThan(0);

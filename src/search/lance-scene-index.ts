@@ -782,15 +782,7 @@ export class LanceSceneIndex implements SceneIndex {
       this.#reloadColumnsSoon();
       return undefined;
     }
-    const missing = columns.missing(plan);
-    if (missing.length > 0) {
-      const loaded = await this.#locked(async () => {
-        if (this.#columns !== columns) return false;
-        await columns.loadColumns(missing);
-        return true;
-      }).catch(() => false);
-      if (!loaded || this.#columns !== columns) return undefined;
-    }
+    if (!(await this.#loadColumnsOf(columns, plan)) || this.#columns !== columns) return undefined;
     let ordinals = grid.queryOrdinals(plan.within, plan.heading);
     if (plan.graph.length > 0 && ordinals.length > 0) {
       const sceneIds = new Set(ordinals.map((o) => grid.sceneIdAt(o) as string));
@@ -839,6 +831,20 @@ export class LanceSceneIndex implements SceneIndex {
   /** Hits of a batch of record columns (no vector; distances as this index reports them). */
   #recordHits(batch: arrow.RecordBatch): SceneHit[] {
     return hitsFromBatch(batch, { withVector: false, toDistance: this.#toDistance });
+  }
+
+  /**
+   * Loads (under the write lock) the columns `plan` filters on that `columns` lacks. false when they could
+   * not be loaded or a write replaced the columns first: the caller then answers through LanceDB.
+   */
+  async #loadColumnsOf(columns: SceneColumns, plan: QueryPlan): Promise<boolean> {
+    const missing = columns.missing(plan);
+    if (missing.length === 0) return true;
+    return this.#locked(async () => {
+      if (this.#columns !== columns) return false;
+      await columns.loadColumns(missing);
+      return true;
+    }).catch(() => false);
   }
 
   /** Records of the kept positions by row id, in table order; rows moved by a concurrent write by sceneId. */
@@ -897,15 +903,7 @@ export class LanceSceneIndex implements SceneIndex {
     const vectors = this.#vectors;
     if (this.#writes !== writes || !columns || !vectors) return undefined;
     if (grid && columns.ordinalCount !== grid.ordinalCount) return undefined;
-    const missing = columns.missing(plan);
-    if (missing.length > 0) {
-      const loaded = await this.#locked(async () => {
-        if (this.#columns !== columns) return false;
-        await columns.loadColumns(missing);
-        return true;
-      }).catch(() => false);
-      if (!loaded || this.#writes !== writes) return undefined;
-    }
+    if (!(await this.#loadColumnsOf(columns, plan)) || this.#writes !== writes) return undefined;
     const query = Float32Array.from(target);
     // Near a scene: one more, then drop the scene itself (it is the nearest when it passes the filter).
     const wanted = near.target.kind === "scene" ? k + 1 : k;

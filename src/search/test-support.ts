@@ -87,3 +87,27 @@ export function bruteNearest(
     .sort((a, b) => a.distance - b.distance)
     .slice(0, k);
 }
+
+/**
+ * Makers of random predicates over every kind of scene column (numbers, nullable numbers, times, strings), the
+ * values drawn from stored rows (`sample`) where "=" should be able to match.
+ */
+export function predicateMakers(
+  rand: () => number,
+  sample: () => SceneRow,
+): (() => QueryPlan["predicates"][number])[] {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
+  const ops = ["=", "!=", "<", "<=", ">", ">="] as const;
+  return [
+    () => ({ field: "pedestrians", op: pick(ops), value: Math.floor(rand() * 5) }),
+    () =>
+      rand() < 0.4
+        ? { field: "minTtcS", op: pick(["=", "!="] as const), value: null }
+        : { field: "minTtcS", op: pick(ops), value: 1 + rand() * 6 },
+    () => ({ field: "brightness", op: pick(ops), value: rand() }),
+    () => ({ field: "startNs", op: pick(ops), value: sample().startNs }),
+    () => ({ field: "site", op: pick(ops), value: sample().site }),
+    () => ({ field: "rig", op: pick(["=", "!="] as const), value: sample().rig }),
+    () => ({ field: "captureId", op: pick(ops), value: sample().captureId }),
+  ];
+}

@@ -8,7 +8,7 @@ import { type QueryPlan, formatQuery } from "./plan.ts";
 import { type PositionGroups, SceneColumns } from "./scene-columns.ts";
 import type { SceneRow } from "./schema.ts";
 import { seededRandom, syntheticSceneRows } from "./synthetic.ts";
-import { bruteNearest, l2Squared, passesPlan } from "./test-support.ts";
+import { bruteNearest, l2Squared, passesPlan, predicateMakers } from "./test-support.ts";
 import { parseQuery } from "./text.ts";
 import { ClusterCentroids, VectorClusters, VectorMemory } from "./vector-clusters.ts";
 
@@ -128,19 +128,9 @@ describe("in-memory vector route", () => {
     const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
     const current = [...live.values()];
     const sample = (): SceneRow => pick(current);
-    const ops = ["=", "!=", "<", "<=", ">", ">="] as const;
     const makers: (() => QueryPlan["predicates"][number])[] = [
       () => ({ field: "speedMaxMps", op: pick([">", ">=", "<"] as const), value: rand() * 25 }),
-      () => ({ field: "pedestrians", op: pick(ops), value: Math.floor(rand() * 5) }),
-      () =>
-        rand() < 0.4
-          ? { field: "minTtcS", op: pick(["=", "!="] as const), value: null }
-          : { field: "minTtcS", op: pick(ops), value: 1 + rand() * 6 },
-      () => ({ field: "brightness", op: pick(ops), value: rand() }),
-      () => ({ field: "startNs", op: pick(ops), value: sample().startNs }),
-      () => ({ field: "site", op: pick(ops), value: sample().site }),
-      () => ({ field: "rig", op: pick(["=", "!="] as const), value: sample().rig }),
-      () => ({ field: "captureId", op: pick(ops), value: sample().captureId }),
+      ...predicateMakers(rand, sample),
     ];
     const source = sample();
     const byScene = rand() < 0.25;
