@@ -98,6 +98,7 @@ export class LocalBlobStore implements BlobStore {
       let written: { sha256: Sha256Hex; sizeBytes: number };
       try {
         if ("filePath" in source && (await fileSize(source.filePath)) >= this.#offThreadMinBytes) {
+          // The temp file exists (created exclusively above); the worker writes it through its own handle.
           await handle.close();
           ({ written, durable } = await copyOffThread(source.filePath, tempPath, this.#fsync, options));
         } else {
